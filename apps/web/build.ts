@@ -1,0 +1,31 @@
+/**
+ * Builds the demo page into apps/web/dist: src/main.ts bundled (with @upfront/client) into app.js,
+ * plus index.html and styles.css copied as they are. `npm run build:web`, or import `buildWeb`.
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+const appDir = fileURLToPath(new URL('.', import.meta.url));
+export const distDir = resolve(appDir, 'dist');
+
+export async function buildWeb(): Promise<string> {
+  await mkdir(distDir, { recursive: true });
+  await build({
+    entryPoints: [resolve(appDir, 'src/main.ts')],
+    outfile: resolve(distDir, 'app.js'),
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  for (const asset of ['index.html', 'styles.css']) await copyFile(resolve(appDir, asset), resolve(distDir, asset));
+  return distDir;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  console.log(`web app built into ${await buildWeb()}`);
+}

@@ -1,0 +1,225 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Strategy, Visibility } from './store/types.ts';
+import { validateKeyTemplate } from './uploads/key-template.ts';
+import { normaliseContentType } from './uploads/content-types.ts';
+import { s3ConfigFromEnv, type S3DriverConfig } from './storage/s3-driver.ts';
+
+/** One kind of upload and its rules. */
+export interface RouteConfig {
+  name: string;
+  /** Allowed MIME types, checked at create (declared) and at complete (magic bytes). */
+  types: string[];
+  /** Bytes. */
+  maxSize: number;
+  /** e.g. `{user}/{date}-{uuid}.{ext}`; see uploads/key-template.ts. */
+  keyTemplate: string;
+  visibility: Visibility;
+  /** Lifetime of the signed upload request, seconds. */
+  expiresIn: number;
+  strategy: Strategy;
+}
+
+export interface AuthConfig {
+  /** Built-in dev issuer: signs a token for any user name. Only for local use. */
+  devIssuer: boolean;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface DiskStorageConfig {
+  driver: 'disk';
+  /** Secret for the disk endpoint's signatures; generated and kept in the data dir if not set. */
+  secret?: string;
+}
+
+export interface S3StorageConfig extends S3DriverConfig {
+  driver: 's3';
+}
+
+export interface UpfrontConfig {
+  mode: 'dev' | 'production';
+  dataDir: string;
+  /** `sqlite:<path>` or `postgres://…` */
+  databaseUrl: string;
+  storage: DiskStorageConfig | S3StorageConfig;
+  auth: AuthConfig;
+  /** Origins allowed to call the API from a browser (exact, or `http://localhost:*` for any port). */
+  corsOrigins: string[];
+  routes: Record<string, RouteConfig>;
+  /** Lifetime of signed download URLs of private files, seconds. */
+  downloadExpiresIn: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const MB = 1024 * 1024;
+
+export const defaultRoutes: Record<string, RouteConfig> = {
+  image: {
+    name: 'image',
+    types: ['image/png', 'image/jpeg', 'image/webp', 'image/gif'],
+    maxSize: 10 * MB,
+    keyTemplate: '{user}/{date}-{uuid}.{ext}',
+    visibility: 'public',
+    expiresIn: 600,
+    strategy: 'put',
+  },
+  document: {
+    name: 'document',
+    types: ['application/pdf'],
+    maxSize: 25 * MB,
+    keyTemplate: '{user}/{date}-{uuid}.{ext}',
+    visibility: 'private',
+    expiresIn: 600,
+    strategy: 'post',
+  },
+};
+
+/** `10MB`, `512KB`, `1.5GB`, or a number of bytes (units are binary: 1 MB = 1,048,576 bytes). */
+export function parseSize(value: unknown, what: string): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?\s*$/i.exec(value);
+    if (m) {
+      const unit = { B: 1, KB: 1024, MB: MB, GB: 1024 * MB, TB: 1024 * 1024 * MB }[(m[2] ?? 'B').toUpperCase() as 'B'];
+      const bytes = Math.floor(Number(m[1]) * unit);
+      if (bytes > 0 && Number.isSafeInteger(bytes)) return bytes;
+    }
+  }
+  throw new ConfigError(`${what} must be a positive size like 10MB or 1048576 (got ${JSON.stringify(value)})`);
+}
+
+function parseSeconds(value: unknown, what: string): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 604800) return n;
+  throw new ConfigError(`${what} must be a whole number of seconds from 1 to 604800 (got ${JSON.stringify(value)})`);
+}
+
+function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConfig): RouteConfig {
+  const where = `route "${name}"`;
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
+    throw new ConfigError(`${where}: names are lowercase letters, digits, "-" and "_"`);
+  }
+  const pick = <K extends keyof RouteConfig>(k: K): unknown => (raw[k] !== undefined ? raw[k] : base?.[k]);
+  const types = pick('types');
+  const typeList = typeof types === 'string' ? types.split(',') : types;
+  if (!Array.isArray(typeList) || typeList.length === 0) throw new ConfigError(`${where}: "types" must list at least one MIME type`);
+  const normalised = typeList.map((t) => {
+    const type = typeof t === 'string' ? normaliseContentType(t) : undefined;
+    if (!type) throw new ConfigError(`${where}: ${JSON.stringify(t)} is not a MIME type`);
+    return type;
+  });
+  const keyTemplate = pick('keyTemplate') ?? '{user}/{date}-{uuid}.{ext}';
+  if (typeof keyTemplate !== 'string') throw new ConfigError(`${where}: "keyTemplate" must be a string`);
+  const problem = validateKeyTemplate(keyTemplate);
+  if (problem) throw new ConfigError(`${where}: keyTemplate ${JSON.stringify(keyTemplate)}: ${problem}`);
+  const visibility = pick('visibility') ?? 'private';
+  if (visibility !== 'public' && visibility !== 'private') throw new ConfigError(`${where}: "visibility" is "public" or "private"`);
+  const strategy = pick('strategy') ?? 'put';
+  if (strategy !== 'put' && strategy !== 'post') throw new ConfigError(`${where}: "strategy" is "put" or "post"`);
+  return {
+    name,
+    types: normalised,
+    maxSize: parseSize(pick('maxSize'), `${where}: "maxSize"`),
+    keyTemplate,
+    visibility,
+    expiresIn: parseSeconds(pick('expiresIn') ?? 600, `${where}: "expiresIn"`),
+    strategy,
+  };
+}
+
+/** `UPFRONT_ROUTE_IMAGE_MAX_SIZE=5MB` overrides routes.image.maxSize (field names in SCREAMING_SNAKE). */
+function routeOverrides(env: Env, name: string): Record<string, unknown> {
+  const prefix = `UPFRONT_ROUTE_${name.toUpperCase().replace(/-/g, '_')}_`;
+  const fields: Record<string, keyof RouteConfig> = {
+    TYPES: 'types',
+    MAX_SIZE: 'maxSize',
+    KEY_TEMPLATE: 'keyTemplate',
+    VISIBILITY: 'visibility',
+    EXPIRES_IN: 'expiresIn',
+    STRATEGY: 'strategy',
+  };
+  const out: Record<string, unknown> = {};
+  for (const [suffix, field] of Object.entries(fields)) {
+    const value = env[prefix + suffix];
+    if (value !== undefined && value !== '') out[field] = value;
+  }
+  return out;
+}
+
+function bool(value: string | undefined, fallback: boolean, what: string): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${what} must be true or false (got ${JSON.stringify(value)})`);
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export interface LoadConfigOptions {
+  env?: Env;
+  /** Path of the JSON config file; default `UPFRONT_CONFIG` or `./upfront.config.json` if it exists. */
+  file?: string;
+  mode?: 'dev' | 'production';
+}
+
+/**
+ * Config = built-in defaults, then the JSON file (`{ "routes": { … }, … }`), then environment variables.
+ * Production mode is the safe default: no dev issuer unless asked for, and auth must be configured.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
+  const env = options.env ?? process.env;
+  const mode = options.mode ?? (env.UPFRONT_MODE === 'dev' ? 'dev' : 'production');
+  const filePath = options.file ?? env.UPFRONT_CONFIG ?? (existsSync('upfront.config.json') ? 'upfront.config.json' : undefined);
+  let file: Record<string, unknown> = {};
+  if (filePath) {
+    try {
+      file = JSON.parse(readFileSync(filePath, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${filePath}: ${(error as Error).message}`);
+    }
+  }
+
+  const rawRoutes = (file.routes as Record<string, Record<string, unknown>> | undefined) ?? defaultRoutes;
+  const routes: Record<string, RouteConfig> = {};
+  for (const [name, raw] of Object.entries(rawRoutes)) {
+    routes[name] = parseRoute(name, { ...raw, ...routeOverrides(env, name) }, defaultRoutes[name]);
+  }
+  if (Object.keys(routes).length === 0) throw new ConfigError('define at least one route');
+
+  const dataDir = resolve(env.UPFRONT_DATA_DIR ?? (file.dataDir as string | undefined) ?? '.upfront');
+  const driver = env.STORAGE_DRIVER ?? (file.storage as string | undefined) ?? 'disk';
+  if (driver !== 'disk' && driver !== 's3') throw new ConfigError(`STORAGE_DRIVER is "disk" or "s3" (got ${JSON.stringify(driver)})`);
+
+  const auth: AuthConfig = {
+    devIssuer: bool(env.AUTH_DEV_ISSUER, mode === 'dev', 'AUTH_DEV_ISSUER'),
+    jwksUrl: env.AUTH_JWKS_URL || undefined,
+    issuer: env.AUTH_ISSUER || undefined,
+    audience: env.AUTH_AUDIENCE || undefined,
+  };
+  if (auth.jwksUrl && (!auth.issuer || !auth.audience)) {
+    throw new ConfigError('AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE too, so tokens of other apps are refused');
+  }
+  if (!auth.devIssuer && !auth.jwksUrl) {
+    throw new ConfigError('no way to sign users in: set AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE (or AUTH_DEV_ISSUER=true for local use)');
+  }
+
+  return {
+    mode,
+    dataDir,
+    databaseUrl: env.DATABASE_URL || `sqlite:${resolve(dataDir, 'upfront.db')}`,
+    storage: driver === 's3' ? { driver: 's3', ...s3ConfigFromEnv(env) } : { driver: 'disk', secret: env.DISK_SECRET || undefined },
+    auth,
+    corsOrigins: list(env.CORS_ORIGINS ?? (file.corsOrigins as string[] | undefined)?.join(',')),
+    routes,
+    downloadExpiresIn: parseSeconds(env.UPFRONT_DOWNLOAD_EXPIRES_IN ?? 300, 'UPFRONT_DOWNLOAD_EXPIRES_IN'),
+  };
+}

@@ -1,0 +1,98 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { Authenticate } from '../auth/authenticate.ts';
+import type { DevIssuer } from '../auth/dev-issuer.ts';
+import { devRoutes } from '../routes/dev.ts';
+import { fileRoutes } from '../routes/files.ts';
+import { uploadRoutes } from '../routes/uploads.ts';
+import type { Services } from '../services.ts';
+import type { Env } from './context.ts';
+import { originMatcher } from './cors.ts';
+import { ApiError, problemResponse } from './problem.ts';
+
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+export interface AppOptions {
+  services: Services;
+  authenticate: Authenticate;
+  devIssuer?: DevIssuer;
+  /** Requests under this path prefix go to the disk storage endpoint (its own signatures and CORS). */
+  storageEndpoint?: { pathPrefix: string; handler: FetchHandler };
+  /** Everything that is not the API (e.g. the web page's static files). */
+  fallback?: FetchHandler;
+}
+
+/** Storage errors carry `code = 'storage_unavailable'` (see storage drivers). */
+function isStorageUnavailable(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'storage_unavailable';
+}
+
+export function createApp({ services, authenticate, devIssuer, storageEndpoint, fallback }: AppOptions): Hono<Env> {
+  const app = new Hono<Env>();
+  const allowed = originMatcher(services.config.corsOrigins);
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return problemResponse(error, corsHeaders(c.req.header('origin')));
+    if (isStorageUnavailable(error)) {
+      return problemResponse(new ApiError(503, 'storage_unavailable', 'Storage did not answer; try again in a moment.'), corsHeaders(c.req.header('origin')));
+    }
+    console.error('upfront: unexpected error', c.req.method, c.req.path, error);
+    return problemResponse(new ApiError(500, 'internal_error', 'Something went wrong on our side; try again, and report it if it persists.'));
+  });
+  // onError does not run through middleware, so it adds the CORS headers a browser needs to read the error.
+  function corsHeaders(origin: string | undefined): HeadersInit | undefined {
+    return origin && allowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : undefined;
+  }
+
+  if (storageEndpoint) {
+    app.all(`${storageEndpoint.pathPrefix}/*`, (c) => storageEndpoint.handler(c.req.raw));
+  }
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.use(
+    '/v1/*',
+    cors({
+      origin: (origin) => (allowed(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'DELETE'],
+      allowHeaders: ['Authorization', 'Content-Type'],
+      maxAge: 600,
+    }),
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', 'API request bodies are at most 64 KB; file bytes go straight to storage, not here.');
+      },
+    }),
+  );
+
+  app.get('/v1/routes', (c) =>
+    c.json({
+      routes: Object.values(services.config.routes).map(({ name, types, maxSize, visibility, strategy }) => ({
+        name,
+        types,
+        maxSize,
+        visibility,
+        strategy,
+      })),
+    }),
+  );
+  if (devIssuer) devRoutes(app, devIssuer);
+
+  app.use('/v1/*', async (c, next) => {
+    c.set('user', await authenticate(c.req.header('authorization')));
+    await next();
+  });
+  uploadRoutes(app, services);
+  fileRoutes(app, services);
+
+  app.notFound(async (c) => {
+    if (fallback && !c.req.path.startsWith('/v1/')) return fallback(c.req.raw);
+    return problemResponse(
+      new ApiError(404, 'not_found', `There is no ${c.req.method} ${c.req.path}; see the API reference in the README.`),
+      corsHeaders(c.req.header('origin')),
+    );
+  });
+  return app;
+}

@@ -1,0 +1,43 @@
+import type { Hono } from 'hono';
+import type { Env } from '../http/context.ts';
+import { idParam } from '../http/context.ts';
+import { fileJson } from '../http/file-json.ts';
+import { ApiError } from '../http/problem.ts';
+import type { Services } from '../services.ts';
+import type { FileRecord } from '../store/types.ts';
+
+async function ownFile(services: Services, userId: string, id: string): Promise<FileRecord> {
+  const file = await services.store.getFile(id);
+  if (!file || file.userId !== userId) throw new ApiError(404, 'not_found', 'No file with this id belongs to you.');
+  return file;
+}
+
+export function fileRoutes(app: Hono<Env>, services: Services): void {
+  app.get('/v1/files', async (c) => {
+    const limitParam = c.req.query('limit');
+    const limit = limitParam === undefined ? 50 : Number(limitParam);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw new ApiError(400, 'invalid_request', '"limit" is a whole number from 1 to 100.');
+    }
+    const before = c.req.query('before');
+    const files = await services.store.listFiles(c.get('user').id, { limit: limit + 1, ...(before && { before }) });
+    const page = files.slice(0, limit);
+    return c.json({
+      files: page.map((f) => fileJson(services, f)),
+      next: files.length > limit ? page[page.length - 1]!.id : null,
+    });
+  });
+
+  app.get('/v1/files/:id', async (c) => {
+    return c.json(fileJson(services, await ownFile(services, c.get('user').id, idParam(c, 'file'))));
+  });
+
+  // Object first, then record: a failure in between leaves a record whose delete can be retried,
+  // never a served object without a record.
+  app.delete('/v1/files/:id', async (c) => {
+    const file = await ownFile(services, c.get('user').id, idParam(c, 'file'));
+    await services.storage.delete(file.visibility, file.key);
+    await services.store.deleteFile(file.id);
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,10 @@
+import type { UpfrontConfig } from './config.ts';
+import type { StorageDriver } from './storage/types.ts';
+import type { MetadataStore } from './store/types.ts';
+
+/** What the upload pipeline and the HTTP routes work with; built once by createUpfront. */
+export interface Services {
+  config: UpfrontConfig;
+  storage: StorageDriver;
+  store: MetadataStore;
+}

@@ -1,0 +1,285 @@
+/**
+ * MetadataStore on Kysely: the same queries for SQLite and PostgreSQL. Every change is a single
+ * compare-and-set statement or one write transaction (see `inWriteTransaction`).
+ */
+import type { Kysely, Selectable } from 'kysely';
+import { inWriteTransaction, migrate } from './migrations.ts';
+import type { FilesTable, StoreDatabase, StoreDialect, UploadsTable } from './migrations.ts';
+import type {
+  FileRecord,
+  ListFilesOptions,
+  MetadataStore,
+  NewFile,
+  NewUpload,
+  UploadRecord,
+  UploadState,
+} from './types.ts';
+
+const defaultListLimit = 50;
+const maxListLimit = 200;
+
+export type FinishUploadFailure = 'upload_not_found' | 'user_mismatch' | 'file_deleted';
+
+/** Why finishUpload refused to record a file; nothing was written. */
+export class FinishUploadError extends Error {
+  override readonly name = 'FinishUploadError';
+  constructor(
+    readonly reason: FinishUploadFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface KyselyStoreOptions {
+  dialect: StoreDialect;
+  /** PostgreSQL only: the schema the connection's search_path names; migrate() creates it. */
+  schema?: string;
+}
+
+export class KyselyStore implements MetadataStore {
+  readonly #db: Kysely<StoreDatabase>;
+  readonly #options: KyselyStoreOptions;
+
+  constructor(db: Kysely<StoreDatabase>, options: KyselyStoreOptions) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  migrate(): Promise<void> {
+    return migrate(this.#db, this.#options);
+  }
+
+  async createUpload(upload: NewUpload): Promise<UploadRecord> {
+    const now = Date.now();
+    const row = await this.#db
+      .insertInto('uploads')
+      .values({
+        id: upload.id,
+        user_id: upload.userId,
+        route: upload.route,
+        strategy: upload.strategy,
+        key: upload.key,
+        visibility: upload.visibility,
+        filename: upload.filename,
+        content_type: upload.contentType,
+        size: byteCount(upload.size),
+        state: 'pending',
+        error_code: null,
+        file_id: null,
+        created_at: now,
+        updated_at: now,
+        expires_at: epochMillis(upload.expiresAt, 'expiresAt'),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toUploadRecord(row);
+  }
+
+  async getUpload(id: string): Promise<UploadRecord | undefined> {
+    const row = await this.#db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUploadRecord(row);
+  }
+
+  async transitionUpload(
+    id: string,
+    from: UploadState[],
+    to: UploadState,
+    patch: { errorCode?: string | null } = {},
+  ): Promise<UploadRecord | undefined> {
+    if (from.length === 0) return undefined;
+    // One UPDATE whose WHERE is the compare: of two racing callers, the second re-checks the
+    // state after the first commits and matches nothing.
+    const row = await this.#db
+      .updateTable('uploads')
+      .set({
+        state: to,
+        updated_at: Date.now(),
+        ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
+      })
+      .where('id', '=', id)
+      .where('state', 'in', from)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toUploadRecord(row);
+  }
+
+  /**
+   * Also refuses (FinishUploadError, nothing written) when the upload does not exist, belongs to
+   * another user, or is `ready` but its file was deleted: a retried complete must not bring a
+   * deleted file back. The upload's current state is not otherwise checked: callers gate the
+   * pipeline with transitionUpload, and the bytes are already promoted when this runs.
+   */
+  finishUpload(file: NewFile): Promise<FileRecord> {
+    const { dialect } = this.#options;
+    return inWriteTransaction(this.#db, dialect, async (trx) => {
+      // Lock the upload row: concurrent finishers (and transitions) for it queue behind us and
+      // then see our file. SQLite needs no row lock: BEGIN IMMEDIATE already serialises writers.
+      const upload = await trx
+        .selectFrom('uploads')
+        .select(['user_id', 'state'])
+        .where('id', '=', file.uploadId)
+        .$if(dialect === 'postgres', (query) => query.forUpdate())
+        .executeTakeFirst();
+      if (!upload) {
+        throw new FinishUploadError('upload_not_found', `There is no upload ${file.uploadId} to finish.`);
+      }
+      if (upload.user_id !== file.userId) {
+        throw new FinishUploadError(
+          'user_mismatch',
+          `Upload ${file.uploadId} belongs to another user than the file recorded for it.`,
+        );
+      }
+      const existing = await trx
+        .selectFrom('files')
+        .selectAll()
+        .where('upload_id', '=', file.uploadId)
+        .executeTakeFirst();
+      if (existing) return toFileRecord(existing);
+      if (upload.state === 'ready') {
+        throw new FinishUploadError(
+          'file_deleted',
+          `Upload ${file.uploadId} was finished and its file has since been deleted.`,
+        );
+      }
+      const now = Date.now();
+      const inserted = await trx
+        .insertInto('files')
+        .values({
+          id: file.id,
+          upload_id: file.uploadId,
+          user_id: file.userId,
+          route: file.route,
+          key: file.key,
+          visibility: file.visibility,
+          filename: file.filename,
+          content_type: file.contentType,
+          size: byteCount(file.size),
+          created_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx
+        .updateTable('uploads')
+        .set({ state: 'ready', file_id: file.id, updated_at: now })
+        .where('id', '=', file.uploadId)
+        .execute();
+      return toFileRecord(inserted);
+    });
+  }
+
+  async getFile(id: string): Promise<FileRecord | undefined> {
+    const row = await this.#db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toFileRecord(row);
+  }
+
+  /**
+   * `before` must be one of this user's files; an unknown cursor (deleted, or another user's)
+   * gives an empty page rather than restarting from the newest file.
+   */
+  async listFiles(userId: string, options: ListFilesOptions = {}): Promise<FileRecord[]> {
+    const limit = clampLimit(options.limit);
+    let query = this.#db.selectFrom('files').selectAll().where('user_id', '=', userId);
+    if (options.before !== undefined) {
+      const cursor = await this.#db
+        .selectFrom('files')
+        .select(['id', 'created_at'])
+        .where('id', '=', options.before)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      if (!cursor) return [];
+      const createdAt = integer(cursor.created_at);
+      query = query.where((eb) =>
+        eb.or([
+          eb('created_at', '<', createdAt),
+          eb.and([eb('created_at', '=', createdAt), eb('id', '<', cursor.id)]),
+        ]),
+      );
+    }
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toFileRecord);
+  }
+
+  /**
+   * Deletes the file row and, in the same transaction, nulls the upload's fileId. The upload row
+   * stays (state `ready`): it is the record that this upload was completed, which is what stops a
+   * retried complete from recording the file again.
+   */
+  deleteFile(id: string): Promise<boolean> {
+    return inWriteTransaction(this.#db, this.#options.dialect, async (trx) => {
+      const deleted = await trx.deleteFrom('files').where('id', '=', id).returning('upload_id').executeTakeFirst();
+      if (!deleted) return false;
+      await trx
+        .updateTable('uploads')
+        .set({ file_id: null, updated_at: Date.now() })
+        .where('id', '=', deleted.upload_id)
+        .where('file_id', '=', id)
+        .execute();
+      return true;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#db.destroy();
+  }
+}
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return defaultListLimit;
+  return Math.min(maxListLimit, Math.max(1, Math.floor(limit)));
+}
+
+/** Reads a bigint column: a number from SQLite, a decimal string from PostgreSQL. */
+function integer(value: number | string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`Stored integer ${value} is not a safe JavaScript integer.`);
+  return n;
+}
+
+function byteCount(size: number): number {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(`A size must be a whole number of bytes, not ${size}.`);
+  }
+  return size;
+}
+
+function epochMillis(date: Date, field: string): number {
+  const millis = date.getTime();
+  if (Number.isNaN(millis)) throw new RangeError(`${field} is an invalid Date.`);
+  return millis;
+}
+
+function toUploadRecord(row: Selectable<UploadsTable>): UploadRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    route: row.route,
+    strategy: row.strategy,
+    key: row.key,
+    visibility: row.visibility,
+    filename: row.filename,
+    contentType: row.content_type,
+    size: integer(row.size),
+    state: row.state,
+    errorCode: row.error_code,
+    fileId: row.file_id,
+    createdAt: new Date(integer(row.created_at)),
+    updatedAt: new Date(integer(row.updated_at)),
+    expiresAt: new Date(integer(row.expires_at)),
+  };
+}
+
+function toFileRecord(row: Selectable<FilesTable>): FileRecord {
+  return {
+    id: row.id,
+    uploadId: row.upload_id,
+    userId: row.user_id,
+    route: row.route,
+    key: row.key,
+    visibility: row.visibility,
+    filename: row.filename,
+    contentType: row.content_type,
+    size: integer(row.size),
+    createdAt: new Date(integer(row.created_at)),
+  };
+}

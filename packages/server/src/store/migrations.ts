@@ -1,0 +1,185 @@
+/**
+ * The metadata schema and how it is created or upgraded, identically on SQLite and PostgreSQL.
+ *
+ * Timestamps are epoch milliseconds and sizes are byte counts, both in `bigint` columns: they
+ * round-trip exactly on both databases (a 5 TB size and any millisecond date are safe JavaScript
+ * integers). PostgreSQL's driver returns `bigint` as a string, so readers convert (see `Int8`).
+ */
+import { sql } from 'kysely';
+import type { ColumnType, Kysely } from 'kysely';
+import type { Strategy, UploadState, Visibility } from './types.ts';
+
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** A `bigint` column: written as a number, read as a number (SQLite) or a string (PostgreSQL). */
+export type Int8 = ColumnType<number | string, number, number>;
+
+export interface UploadsTable {
+  id: string;
+  user_id: string;
+  route: string;
+  strategy: Strategy;
+  key: string;
+  visibility: Visibility;
+  filename: string;
+  content_type: string;
+  size: Int8;
+  state: UploadState;
+  error_code: string | null;
+  file_id: string | null;
+  created_at: Int8;
+  updated_at: Int8;
+  expires_at: Int8;
+}
+
+export interface FilesTable {
+  id: string;
+  upload_id: string;
+  user_id: string;
+  route: string;
+  key: string;
+  visibility: Visibility;
+  filename: string;
+  content_type: string;
+  size: Int8;
+  created_at: Int8;
+}
+
+interface MigrationsTable {
+  version: number;
+  name: string;
+  applied_at: Int8;
+}
+
+export interface StoreDatabase {
+  uploads: UploadsTable;
+  files: FilesTable;
+  upfront_migrations: MigrationsTable;
+}
+
+interface Migration {
+  version: number;
+  name: string;
+  up(db: Kysely<StoreDatabase>): Promise<void>;
+}
+
+/** Append only: a released migration is never edited, a change is a new version. */
+const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'uploads and files',
+    async up(db) {
+      await db.schema
+        .createTable('uploads')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('strategy', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('visibility', 'text', (c) => c.notNull())
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        // No foreign key to files: deleting a file nulls this in the same transaction instead.
+        .addColumn('file_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('files')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        // UNIQUE: at most one file per upload, whatever races happen above this layer.
+        .addColumn('upload_id', 'text', (c) => c.notNull().unique().references('uploads.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('visibility', 'text', (c) => c.notNull())
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Serves listFiles: one user's files, newest first, ties broken by id.
+      await db.schema
+        .createIndex('files_user_id_created_at_id')
+        .on('files')
+        .columns(['user_id', 'created_at', 'id'])
+        .execute();
+    },
+  },
+];
+
+/** The newest schema version this code knows. */
+export const latestSchemaVersion = migrations.reduce((latest, m) => Math.max(latest, m.version), 0);
+
+/** Key of the PostgreSQL advisory lock that serialises migrations ("upfr" in ASCII). */
+const migrationLockKey = 0x75706672;
+
+/**
+ * Runs `work` as one write transaction. On SQLite it starts with BEGIN IMMEDIATE, taking the write
+ * lock before the first read: a deferred transaction that reads, then writes, fails with
+ * SQLITE_BUSY when another process wrote in between, whereas BEGIN IMMEDIATE waits (busy_timeout).
+ */
+export async function inWriteTransaction<T>(
+  db: Kysely<StoreDatabase>,
+  dialect: StoreDialect,
+  work: (trx: Kysely<StoreDatabase>) => Promise<T>,
+): Promise<T> {
+  if (dialect === 'postgres') return db.transaction().execute(work);
+  return db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    try {
+      const result = await work(connection);
+      await sql`commit`.execute(connection);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(connection);
+      throw error;
+    }
+  });
+}
+
+export interface MigrateOptions {
+  dialect: StoreDialect;
+  /** PostgreSQL only: a schema to create if missing (the connection's search_path must name it). */
+  schema?: string;
+}
+
+/**
+ * Applies the migrations not yet recorded in `upfront_migrations`. Safe to run on every start and from several
+ * instances at once: everything happens in one transaction that first takes a lock (an advisory
+ * lock on PostgreSQL, the write lock on SQLite), and DDL is transactional on both databases, so a
+ * migration is applied exactly once, entirely or not at all.
+ */
+export async function migrate(db: Kysely<StoreDatabase>, options: MigrateOptions): Promise<void> {
+  await inWriteTransaction(db, options.dialect, async (trx) => {
+    if (options.dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(${sql.lit(migrationLockKey)})`.execute(trx);
+      if (options.schema !== undefined) {
+        await trx.schema.createSchema(options.schema).ifNotExists().execute();
+      }
+    }
+    await trx.schema
+      .createTable('upfront_migrations')
+      .ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('applied_at', 'bigint', (c) => c.notNull())
+      .execute();
+    const applied = await trx.selectFrom('upfront_migrations').select('version').execute();
+    // Versions this code does not know (a newer instance migrated) are left alone: migrations
+    // are additive, so an older instance keeps working during a rolling upgrade.
+    const appliedVersions = new Set(applied.map((row) => row.version));
+    for (const migration of migrations) {
+      if (appliedVersions.has(migration.version)) continue;
+      await migration.up(trx);
+      await trx
+        .insertInto('upfront_migrations')
+        .values({ version: migration.version, name: migration.name, applied_at: Date.now() })
+        .execute();
+    }
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Metadata store: upload sessions and files. SQLite (embedded default) and PostgreSQL share one
+ * Kysely query layer. Every state change is a single transaction or a compare-and-set update, so
+ * two API instances racing on the same upload cannot both win.
+ */
+export type UploadState = 'pending' | 'uploaded' | 'verified' | 'ready' | 'rejected' | 'expired' | 'aborted';
+export type Strategy = 'put' | 'post';
+export type Visibility = 'public' | 'private';
+
+export interface UploadRecord {
+  id: string;
+  userId: string;
+  route: string;
+  strategy: Strategy;
+  /** Same key in the staging bucket and, once promoted, in the public/private bucket. */
+  key: string;
+  visibility: Visibility;
+  /** Sanitised original filename (metadata only; never part of the key). */
+  filename: string;
+  contentType: string;
+  size: number;
+  state: UploadState;
+  /** Machine code of the last rejection, e.g. `content_type_mismatch`. */
+  errorCode: string | null;
+  fileId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  expiresAt: Date;
+}
+
+export interface FileRecord {
+  id: string;
+  uploadId: string;
+  userId: string;
+  route: string;
+  key: string;
+  visibility: Visibility;
+  filename: string;
+  /** Type detected from the bytes. */
+  contentType: string;
+  size: number;
+  createdAt: Date;
+}
+
+export type NewUpload = Omit<UploadRecord, 'state' | 'errorCode' | 'fileId' | 'createdAt' | 'updatedAt'>;
+export type NewFile = Omit<FileRecord, 'createdAt'>;
+
+export interface ListFilesOptions {
+  /** Default 50, at most 200. */
+  limit?: number;
+  /** Cursor: return files created before the file with this id (newest first). */
+  before?: string;
+}
+
+export interface MetadataStore {
+  /** Create or upgrade tables; safe to call on every start and from several instances. */
+  migrate(): Promise<void>;
+  createUpload(upload: NewUpload): Promise<UploadRecord>;
+  getUpload(id: string): Promise<UploadRecord | undefined>;
+  /**
+   * Compare-and-set: move the upload to `to` only if its state is one of `from`.
+   * Returns the updated record, or undefined if the state did not match (or no such upload).
+   */
+  transitionUpload(
+    id: string,
+    from: UploadState[],
+    to: UploadState,
+    patch?: { errorCode?: string | null },
+  ): Promise<UploadRecord | undefined>;
+  /**
+   * One transaction: insert the file (unless one exists for this upload) and set the upload to
+   * `ready` with its fileId. Idempotent: a second call returns the file recorded by the first.
+   */
+  finishUpload(file: NewFile): Promise<FileRecord>;
+  getFile(id: string): Promise<FileRecord | undefined>;
+  /** The user's files, newest first. */
+  listFiles(userId: string, options?: ListFilesOptions): Promise<FileRecord[]>;
+  /** Returns false when there was no such file. */
+  deleteFile(id: string): Promise<boolean>;
+  close(): Promise<void>;
+}

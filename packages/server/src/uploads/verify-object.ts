@@ -1,0 +1,50 @@
+import { fileTypeFromBuffer } from 'file-type';
+import type { StorageDriver } from '../storage/types.ts';
+import type { UploadRecord } from '../store/types.ts';
+import type { ErrorCode } from '../http/problem.ts';
+
+// file-type needs at most this many bytes to recognise any format it knows.
+const SNIFF_BYTES = 4100;
+
+export interface Rejection {
+  code: Extract<ErrorCode, 'size_mismatch' | 'content_type_mismatch' | 'type_not_allowed'>;
+  detail: string;
+}
+
+export type Verdict = { ok: true; contentType: string } | { ok: false; rejection: Rejection };
+
+/**
+ * Decides whether the staged bytes are what the user declared: exact size, and a real type (by magic
+ * bytes, never by header or extension) that equals the declared one and is still allowed by the route.
+ * HTML, SVG and scripts have no magic bytes, so they can never pass as an image.
+ */
+export async function verifyObject(
+  storage: StorageDriver,
+  upload: UploadRecord,
+  stagedSize: number,
+  allowedTypes: string[],
+): Promise<Verdict> {
+  if (stagedSize !== upload.size) {
+    return reject(
+      'size_mismatch',
+      `Storage received ${stagedSize} bytes but the upload declared ${upload.size}; the file may have been truncated or changed. Upload it again.`,
+    );
+  }
+  const head = await storage.readStart('staging', upload.key, SNIFF_BYTES);
+  const detected = (await fileTypeFromBuffer(head))?.mime;
+  if (detected !== upload.contentType) {
+    const seen = detected ? `looks like ${detected}` : 'is not a recognisable file of that type';
+    return reject(
+      'content_type_mismatch',
+      `The file was declared as ${upload.contentType} but its content ${seen}; upload a real ${upload.contentType} file.`,
+    );
+  }
+  if (!allowedTypes.includes(detected)) {
+    return reject('type_not_allowed', `Files of type ${detected} are no longer accepted by this route.`);
+  }
+  return { ok: true, contentType: detected };
+}
+
+function reject(code: Rejection['code'], detail: string): Verdict {
+  return { ok: false, rejection: { code, detail } };
+}

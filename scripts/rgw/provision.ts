@@ -1,0 +1,80 @@
+/**
+ * Creates the three Upfront buckets on the dev RGW that scripts/rgw/start.sh booted:
+ * anonymous s3:GetObject on the public bucket, browser CORS on staging. Reads the S3_* env it printed.
+ */
+import {
+  CreateBucketCommand,
+  PutBucketCorsCommand,
+  PutBucketPolicyCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`provision: ${name} is not set`);
+  return value;
+}
+
+const client = new S3Client({
+  endpoint: required('S3_ENDPOINT'),
+  region: required('S3_REGION'),
+  credentials: { accessKeyId: required('S3_ACCESS_KEY_ID'), secretAccessKey: required('S3_SECRET_ACCESS_KEY') },
+  forcePathStyle: true,
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+});
+const staging = required('S3_BUCKET_STAGING');
+const publicBucket = required('S3_BUCKET_PUBLIC');
+const privateBucket = required('S3_BUCKET_PRIVATE');
+const corsOrigins = (process.env.RGW_CORS_ORIGINS ?? '')
+  .split(',')
+  .map((origin) => origin.trim())
+  .filter(Boolean);
+
+for (const bucket of [staging, publicBucket, privateBucket]) {
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    if (!(error instanceof S3ServiceException && error.name === 'BucketAlreadyOwnedByYou')) throw error;
+  }
+}
+
+await client.send(
+  new PutBucketPolicyCommand({
+    Bucket: publicBucket,
+    Policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'PublicRead',
+          Effect: 'Allow',
+          Principal: '*',
+          Action: ['s3:GetObject'],
+          Resource: [`arn:aws:s3:::${publicBucket}/*`],
+        },
+      ],
+    }),
+  }),
+);
+
+if (corsOrigins.length > 0) {
+  await client.send(
+    new PutBucketCorsCommand({
+      Bucket: staging,
+      CORSConfiguration: {
+        CORSRules: [
+          {
+            AllowedOrigins: corsOrigins,
+            AllowedMethods: ['PUT', 'POST', 'GET', 'HEAD'],
+            AllowedHeaders: ['*'],
+            ExposeHeaders: ['ETag'],
+            MaxAgeSeconds: 600,
+          },
+        ],
+      },
+    }),
+  );
+}
+
+console.log(`provisioned ${staging}, ${publicBucket} (public read), ${privateBucket}; CORS origins: ${corsOrigins.join(' ') || 'none'}`);

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Boots a throwaway single-node Ceph cluster (1 mon + 1 memstore OSD + radosgw) for dev and tests,
+# provisions the three Upfront buckets, and prints/writes the S3_* environment.
+# All state lives in $RGW_DIR; stop with scripts/rgw/stop.sh. Dev only: cephx is off, RGW binds 127.0.0.1.
+set -euo pipefail
+
+RGW_DIR=${RGW_DIR:-/tmp/upfront-rgw}
+RGW_PORT=${RGW_PORT:-7480}
+# The monitor needs its own port; derived from RGW_PORT so two clusters on other RGW ports never collide.
+RGW_MON_PORT=${RGW_MON_PORT:-$((RGW_PORT + 10000))}
+RGW_ACCESS_KEY_ID=${RGW_ACCESS_KEY_ID:-UPFRONTDEVACCESSKEY0}
+RGW_SECRET_ACCESS_KEY=${RGW_SECRET_ACCESS_KEY:-upfront-dev-secret-key-not-for-production}
+RGW_CORS_ORIGINS=${RGW_CORS_ORIGINS:-http://localhost:*,http://127.0.0.1:*}
+# RGW signs in its zonegroup's name; the zonegroup created on first start is called "default".
+RGW_REGION=default
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
+ENDPOINT="http://127.0.0.1:$RGW_PORT"
+CONF="$RGW_DIR/ceph.conf"
+
+log() { printf 'rgw: %s\n' "$*" >&2; }
+
+env_lines() {
+  cat <<EOF
+export S3_ENDPOINT=$ENDPOINT S3_REGION=$RGW_REGION S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY
+export S3_BUCKET_STAGING=upfront-staging S3_BUCKET_PUBLIC=upfront-public S3_BUCKET_PRIVATE=upfront-private S3_FORCE_PATH_STYLE=true
+EOF
+}
+
+pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+rgw_answers() { curl -s -o /dev/null --max-time 2 "$ENDPOINT/"; }
+
+if pid_alive "$RGW_DIR/run/client.rgw.pid" && rgw_answers; then
+  log "already running at $ENDPOINT (state in $RGW_DIR)"
+  env_lines
+  exit 0
+fi
+
+# A half-started or crashed earlier run: stop what it left behind (only its own PIDs), then start clean.
+if [[ -d "$RGW_DIR" ]]; then
+  RGW_DIR="$RGW_DIR" "$SCRIPT_DIR/stop.sh"
+fi
+
+if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null || ! command -v ceph-osd >/dev/null; then
+  log "installing Ceph packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common >/dev/null; }
+fi
+
+fail() {
+  log "FAILED: $*"
+  for f in "$RGW_DIR"/log/*.log; do
+    [[ -f "$f" ]] || continue
+    printf '\n==> %s (last 30 lines) <==\n' "$f" >&2
+    tail -n 30 "$f" >&2
+  done
+  RGW_DIR="$RGW_DIR" "$SCRIPT_DIR/stop.sh" >&2 || true
+  exit 1
+}
+
+# Polls `$@` every 0.1 s for up to $1 seconds.
+wait_for() {
+  local seconds=$1; shift
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+started_at=$EPOCHREALTIME
+mkdir -p "$RGW_DIR"/{run,log,mon,osd,rgw,crash}
+FSID=$(uuidgen)
+
+cat >"$CONF" <<EOF
+[global]
+fsid = $FSID
+mon host = 127.0.0.1:$RGW_MON_PORT
+ms bind msgr2 = false
+auth cluster required = none
+auth service required = none
+auth client required = none
+run dir = $RGW_DIR/run
+admin socket = $RGW_DIR/run/\$name.asok
+pid file = $RGW_DIR/run/\$name.pid
+log file = $RGW_DIR/log/\$name.log
+mon cluster log file = $RGW_DIR/log/cluster.log
+crash dir = $RGW_DIR/crash
+keyring = /dev/null
+mon data = $RGW_DIR/mon/\$name
+osd data = $RGW_DIR/osd/\$name
+osd objectstore = memstore
+memstore device bytes = 2147483648
+# One OSD holds every replica: size 1, few PGs, no autoscaler, CRUSH picks OSDs rather than hosts.
+osd pool default size = 1
+osd pool default min size = 1
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+osd crush chooseleaf type = 0
+# The 1 s default makes each of RGW's pool creations wait for a paxos round (~9 s in total).
+paxos propose interval = 0.05
+mon osd full ratio = 0.99
+mon osd backfillfull ratio = 0.99
+mon osd nearfull ratio = 0.99
+
+[client.rgw]
+rgw data = $RGW_DIR/rgw
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw lc debug interval = ${RGW_LC_DEBUG_INTERVAL:-60}
+EOF
+
+CEPH=(ceph -c "$CONF" --connect-timeout 10)
+
+monmaptool --create --clobber --fsid "$FSID" --add a "127.0.0.1:$RGW_MON_PORT" "$RGW_DIR/run/monmap" >/dev/null
+ceph-mon -c "$CONF" -i a --mkfs --monmap "$RGW_DIR/run/monmap" >"$RGW_DIR/log/mkfs.log" 2>&1 || fail "ceph-mon --mkfs"
+ceph-mon -c "$CONF" -i a >>"$RGW_DIR/log/mkfs.log" 2>&1 || fail "ceph-mon did not start"
+wait_for 15 "${CEPH[@]}" mon stat || fail "monitor did not answer"
+
+OSD_UUID=$(uuidgen)
+OSD_ID=$("${CEPH[@]}" osd new "$OSD_UUID" 2>>"$RGW_DIR/log/mkfs.log") || fail "ceph osd new"
+[[ "$OSD_ID" == 0 ]] || fail "expected osd id 0, got '$OSD_ID'"
+mkdir -p "$RGW_DIR/osd/osd.0"
+ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" >>"$RGW_DIR/log/mkfs.log" 2>&1 || fail "ceph-osd --mkfs"
+ceph-osd -c "$CONF" -i 0 >>"$RGW_DIR/log/mkfs.log" 2>&1 || fail "ceph-osd did not start"
+osd_up() { "${CEPH[@]}" osd dump 2>/dev/null | grep -q '^osd.0 up'; }
+wait_for 20 osd_up || fail "osd.0 did not come up"
+
+radosgw -c "$CONF" -n client.rgw >>"$RGW_DIR/log/mkfs.log" 2>&1 || fail "radosgw did not start"
+wait_for 30 rgw_answers || fail "radosgw did not answer on $ENDPOINT"
+
+radosgw-admin -c "$CONF" user create --uid=upfront --display-name="Upfront dev" \
+  --access-key="$RGW_ACCESS_KEY_ID" --secret-key="$RGW_SECRET_ACCESS_KEY" >/dev/null 2>>"$RGW_DIR/log/mkfs.log" \
+  || fail "radosgw-admin user create"
+
+eval "$(env_lines)"
+RGW_CORS_ORIGINS="$RGW_CORS_ORIGINS" "$REPO_DIR/node_modules/.bin/tsx" "$SCRIPT_DIR/provision.ts" \
+  >>"$RGW_DIR/log/provision.log" 2>&1 || { cat "$RGW_DIR/log/provision.log" >&2; fail "bucket provisioning"; }
+
+env_lines >"$RGW_DIR/env"
+log "up at $ENDPOINT in $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $started_at }") s (state in $RGW_DIR; env in $RGW_DIR/env)"
+env_lines

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine (as root): installs what it needs (Debian's
+# chromium and Ceph packages, npm ci), starts a throwaway Ceph RGW, type-checks, builds the web page
+# and runs every test with node's test runner. Set S3_ENDPOINT (and the other S3_* variables) to use
+# another S3-compatible store instead of starting RGW.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+if [ -z "${S3_ENDPOINT:-}" ]; then
+  command -v radosgw >/dev/null || missing+=(ceph-mon ceph-osd radosgw ceph-common)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test: missing system packages: ${missing[*]} — install them (as root: apt-get install ${missing[*]}) and run again" >&2
+    exit 1
+  fi
+  echo "test: installing ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-fund --no-audit
+fi
+
+echo "test: type-checking"
+npx tsc -p tsconfig.json
+
+if [ -z "${S3_ENDPOINT:-}" ]; then
+  export RGW_DIR="${RGW_DIR:-$(mktemp -d /tmp/upfront-rgw-test.XXXXXX)}"
+  trap 'bash scripts/rgw/stop.sh >/dev/null 2>&1 || true' EXIT
+  echo "test: starting Ceph RGW in $RGW_DIR"
+  bash scripts/rgw/start.sh >/dev/null
+  # shellcheck disable=SC1091
+  source "$RGW_DIR/env"
+fi
+
+npm run --silent build:web
+
+# Node 20's test runner takes no globs: list the files.
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+node --import tsx --test --test-concurrency=1 "$@" "${files[@]}"

@@ -1,0 +1,49 @@
+/**
+ * Headless Debian Chromium for browser tests. `npx playwright install` cannot work here, so the
+ * system browser is driven through playwright-core. A browser that cannot start fails the suite.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`No Chromium at ${CHROMIUM_PATH}. Install Debian's "chromium" package; the browser tests need it and are never skipped.`);
+  }
+  try {
+    return await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Headless Chromium (${CHROMIUM_PATH}) did not start: ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * Records what the page says went wrong (console errors, uncaught exceptions, failed requests and
+ * HTTP errors), so a failing assertion can print the browser's side of the story.
+ */
+export function recordPageTrouble(page: Page): string[] {
+  const log: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') log.push(`console.${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => log.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => log.push(`request failed: ${request.method()} ${request.url()} — ${request.failure()?.errorText ?? 'unknown'}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) log.push(`HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
+  });
+  return log;
+}
