@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type RouteConfig } from '@upfront/server';
+import { loadConfig } from '@upfront/server';
 import { serve, type RunningServer } from '@upfront/server/node';
 import { staticFiles } from '../../packages/cli/src/static-files.ts';
 import { rgwConfig } from './rgw-env.ts';
@@ -18,7 +18,7 @@ export interface TestServerOptions {
   /** Serve apps/web/dist at / (build it first). */
   web?: boolean;
   /** Replaces the routes of the config file. */
-  routes?: Record<string, Partial<RouteConfig>>;
+  routes?: Record<string, Record<string, unknown>>;
   /** Extra environment (AUTH_*, DATABASE_URL, …). */
   env?: Record<string, string>;
 }

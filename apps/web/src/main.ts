@@ -167,6 +167,7 @@ function showUploadError(error: unknown): void {
   const { code, detail } = describeError(error);
   ui.status.dataset.state = code === 'aborted' ? 'aborted' : 'error';
   ui.message.textContent = '';
+  ui.progressRow.hidden = true;
   ui.errorDetail.textContent = detail;
   ui.errorCode.textContent = code;
   ui.error.hidden = false;
@@ -225,7 +226,6 @@ function fileItem(file: UploadedFile): HTMLLIElement {
     const thumb = document.createElement('img');
     thumb.src = file.url;
     thumb.alt = '';
-    thumb.loading = 'lazy';
     item.append(thumb);
   }
   const info = document.createElement('span');

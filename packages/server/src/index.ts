@@ -20,7 +20,7 @@ import { openStore } from './store/open-store.ts';
 export { loadConfig, defaultRoutes, ConfigError, type UpfrontConfig, type RouteConfig } from './config.ts';
 export type { FetchHandler } from './http/app.ts';
 export type { FileJson } from './http/file-json.ts';
-export type { StorageDriver } from './storage/types.ts';
+export type { Bucket, StorageDriver } from './storage/types.ts';
 export type { MetadataStore, UploadRecord, FileRecord } from './store/types.ts';
 
 export interface UpfrontOptions {

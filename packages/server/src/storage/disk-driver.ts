@@ -67,6 +67,8 @@ export interface WriteLimits {
   contentMd5?: string;
 }
 
+export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
 export type DiskErrorCode =
   | 'InvalidKey'
   | 'KeyTooLong'
@@ -94,7 +96,7 @@ export interface DiskDriver extends StorageDriver {
   /** Signing credentials by access key id, for verifying requests. */
   lookupCredentials(accessKeyId: string): Credentials | undefined;
   /** Streams `body` into place atomically, or throws DiskStorageError (nothing written) if a limit fails. */
-  writeObject(bucket: Bucket, key: string, body: AsyncIterable<Uint8Array>, metadata: ObjectMetadata, limits: WriteLimits): Promise<StoredObject>;
+  writeObject(bucket: Bucket, key: string, body: ByteSource, metadata: ObjectMetadata, limits: WriteLimits): Promise<StoredObject>;
   /** Opens an object for reading, or null if it does not exist. */
   openObject(bucket: Bucket, key: string): Promise<OpenedObject | null>;
 }
@@ -229,7 +231,7 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
   async function writeObject(
     bucket: Bucket,
     key: string,
-    body: AsyncIterable<Uint8Array>,
+    body: ByteSource,
     metadata: ObjectMetadata,
     limits: WriteLimits,
   ): Promise<StoredObject> {
@@ -242,7 +244,7 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     try {
       const md5 = createHash('md5');
       let size = 0;
-      for await (const chunk of body) {
+      for await (const chunk of chunksOf(body)) {
         size += chunk.byteLength;
         if (size > limits.maxSize) {
           throw new DiskStorageError('EntityTooLarge', `The body is larger than the allowed ${limits.maxSize} bytes.`);
@@ -352,9 +354,11 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
         bucket: 'staging',
         key,
         expiresIn,
-        fields: { 'Content-Type': contentType },
+        // presignPost adds exact bucket, key and Content-Type conditions; the explicit `eq` on the key keeps it
+        // exact even for a key ending in `${filename}` (which presignPost would turn into a prefix).
         // The lower bound is 1 byte: an empty body is never a file, and the exact size is not known here.
-        conditions: [{ bucket: 'staging' }, ['eq', '$key', key], ['eq', '$Content-Type', contentType], ['content-length-range', 1, maxSize]],
+        fields: { 'Content-Type': contentType },
+        conditions: [['eq', '$key', key], ['content-length-range', 1, maxSize]],
         credentials,
         region,
       });
@@ -363,9 +367,10 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
 
     presignGet(bucket: Bucket, key: string, { expiresIn, contentDisposition }: PresignGetInput): string {
       filePath('objects', bucket, key);
-      const url = new URL(objectUrl(baseUrl, bucket, key, true));
-      if (contentDisposition !== undefined) url.searchParams.set('response-content-disposition', contentDisposition);
-      return presignUrl({ method: 'GET', url: url.href, expiresIn, credentials, region });
+      let url = objectUrl(baseUrl, bucket, key, true);
+      // Percent-encoded by hand: URLSearchParams would write spaces as `+`, which SigV4 reads as a plus.
+      if (contentDisposition !== undefined) url += `?response-content-disposition=${queryEncode(contentDisposition)}`;
+      return presignUrl({ method: 'GET', url, expiresIn, credentials, region });
     },
 
     publicUrl(key: string): string {
@@ -385,7 +390,8 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       if (!opened) throw new DiskStorageError('NoSuchKey', `There is no object ${bucket}/${key}.`);
       const chunks: Uint8Array[] = [];
       if (length > 0 && opened.object.size > 0) {
-        for await (const chunk of opened.body({ start: 0, end: Math.min(length, opened.object.size) - 1 })) chunks.push(chunk);
+        const body = opened.body({ start: 0, end: Math.min(length, opened.object.size) - 1 });
+        for await (const chunk of chunksOf(body)) chunks.push(chunk);
       } else {
         await opened.close();
       }
@@ -440,6 +446,33 @@ function fileStream(handle: FileHandle, range: { start: number; end: number }): 
       await handle.close();
     },
   });
+}
+
+function queryEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Chunks of a web stream or any async iterable; a stream left early is cancelled (closing its source). */
+async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array> {
+  if (!(source instanceof ReadableStream)) {
+    yield* source;
+    return;
+  }
+  const reader = source.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        return;
+      }
+      yield value;
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
 }
 
 async function* emptyAfter(done: Promise<void>): AsyncGenerator<Uint8Array> {

@@ -225,7 +225,7 @@ export class KyselyStore implements MetadataStore {
 }
 
 function clampLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return defaultListLimit;
+  if (limit === undefined || Number.isNaN(limit)) return defaultListLimit;
   return Math.min(maxListLimit, Math.max(1, Math.floor(limit)));
 }
 

@@ -12,6 +12,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool } from 'pg';
@@ -19,53 +20,47 @@ import { KyselyStore } from './kysely-store.ts';
 import type { StoreDatabase } from './migrations.ts';
 import type { MetadataStore } from './types.ts';
 
-/** How long SQLite waits for another process's write lock before failing with SQLITE_BUSY. */
+/** How long SQLite waits for another process's lock before failing with SQLITE_BUSY. */
 const sqliteBusyTimeoutMs = 5000;
 
+type Target =
+  | { kind: 'sqlite'; path: string; name: string }
+  | { kind: 'postgres'; connectionString: string; schema: string | undefined; name: string };
+
 export async function openStore(url: string): Promise<MetadataStore> {
-  const { store, target } = connect(url);
+  const target = parseStoreUrl(url);
+  let store: KyselyStore | undefined;
   try {
+    store = target.kind === 'sqlite' ? await openSqlite(target.path) : openPostgres(target.connectionString, target.schema);
     await store.migrate();
+    return store;
   } catch (error) {
-    await store.close();
+    await store?.close();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Could not open the metadata store at ${target}: ${reason}`, { cause: error });
+    throw new Error(`Could not open the metadata store at ${target.name}: ${reason}`, { cause: error });
   }
-  return store;
 }
 
-/** `target` names the database for error messages, without credentials. */
-function connect(url: string): { store: KyselyStore; target: string } {
+/** `name` says which database, without credentials, for error messages. */
+function parseStoreUrl(url: string): Target {
   // Two letters at least, so that a Windows path such as C:\data\upfront.db stays a path.
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(url)?.[1]?.toLowerCase();
-  if (scheme === undefined) return { store: openSqlite(url), target: url };
+  if (scheme === undefined) return { kind: 'sqlite', path: url, name: url };
   if (scheme === 'sqlite') {
     const path = url.slice('sqlite:'.length);
     if (path === '') throw new Error('The metadata store URL "sqlite:" names no file: use sqlite:<path> or sqlite::memory:.');
-    return { store: openSqlite(path), target: path };
+    return { kind: 'sqlite', path, name: path };
   }
-  if (scheme === 'postgres' || scheme === 'postgresql') return openPostgres(url);
+  if (scheme === 'postgres' || scheme === 'postgresql') return parsePostgresUrl(url);
   throw new Error(
     `The metadata store URL scheme "${scheme}:" is not supported: use sqlite:<path>, sqlite::memory:, ` +
       'a file path, or postgres://user@host:port/database.',
   );
 }
 
-function openSqlite(path: string): KyselyStore {
-  const inMemory = path === ':memory:';
-  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
-  const database = new Database(path);
-  // First, so that switching to WAL below also waits for a concurrent opener.
-  database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
-  if (!inMemory) database.pragma('journal_mode = WAL');
-  database.pragma('foreign_keys = ON');
-  const db = new Kysely<StoreDatabase>({ dialect: new SqliteDialect({ database }) });
-  return new KyselyStore(db, { dialect: 'sqlite' });
-}
-
-function openPostgres(url: string): { store: KyselyStore; target: string } {
+function parsePostgresUrl(url: string): Target {
   const parsed = new URL(url);
-  const target = `${parsed.host}${parsed.pathname}`;
+  const name = `${parsed.host}${parsed.pathname}`;
   const schema = parsed.searchParams.get('schema') ?? undefined;
   if (schema !== undefined) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
@@ -79,10 +74,49 @@ function openPostgres(url: string): { store: KyselyStore; target: string } {
     const options = parsed.searchParams.get('options');
     parsed.searchParams.set('options', [options, `-c search_path=${schema}`].filter(Boolean).join(' '));
   }
-  const pool = new Pool({ connectionString: parsed.toString() });
+  return { kind: 'postgres', connectionString: parsed.toString(), schema, name };
+}
+
+async function openSqlite(path: string): Promise<KyselyStore> {
+  const inMemory = path === ':memory:';
+  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const database = new Database(path);
+  try {
+    database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
+    database.pragma('foreign_keys = ON');
+    if (!inMemory) await useWriteAheadLog(database);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  const db = new Kysely<StoreDatabase>({ dialect: new SqliteDialect({ database }) });
+  return new KyselyStore(db, { dialect: 'sqlite' });
+}
+
+/**
+ * WAL lets readers proceed while one process writes. Switching to it needs an exclusive lock, and
+ * SQLite answers SQLITE_BUSY at once, without its busy handler, while another process is creating
+ * or switching the same file, so retry here for as long as busy_timeout would have waited.
+ */
+async function useWriteAheadLog(database: Database.Database): Promise<void> {
+  const deadline = Date.now() + sqliteBusyTimeoutMs;
+  for (;;) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = error instanceof Database.SqliteError && error.code === 'SQLITE_BUSY';
+      if (!busy || Date.now() >= deadline) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+function openPostgres(connectionString: string, schema: string | undefined): KyselyStore {
+  const pool = new Pool({ connectionString });
   // An idle connection that dies (server restart) is dropped by the pool and replaced on the next
   // query; without a listener the 'error' event would crash the process.
   pool.on('error', () => {});
   const db = new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) });
-  return { store: new KyselyStore(db, { dialect: 'postgres', schema }), target };
+  return new KyselyStore(db, { dialect: 'postgres', schema });
 }

@@ -5,6 +5,7 @@ import { contentDisposition } from './filename.ts';
 import { isActiveContent } from './content-types.ts';
 import { verifyObject, type Rejection } from './verify-object.ts';
 import { randomUUID } from 'node:crypto';
+import { FinishUploadError } from '../store/kysely-store.ts';
 
 export const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 const PRIVATE_CACHE_CONTROL = 'private, max-age=0, no-store';
@@ -77,7 +78,8 @@ export async function completeUpload(services: Services, userId: string, id: str
       contentDisposition: contentDisposition(inline ? 'inline' : 'attachment', upload.filename),
     },
   );
-  const file = await store.finishUpload({
+  const file = await store
+    .finishUpload({
     id: randomUUID(),
     uploadId: upload.id,
     userId: upload.userId,
@@ -87,7 +89,16 @@ export async function completeUpload(services: Services, userId: string, id: str
     filename: upload.filename,
     contentType: verdict.contentType,
     size: staged.size,
-  });
+    })
+    .catch((error: unknown) => {
+      // The user deleted the file while this (retried) complete was promoting it: it stays deleted.
+      if (error instanceof FinishUploadError && error.reason === 'file_deleted') {
+        return storage.delete(bucket, upload.key).then(() => {
+          throw new ApiError(404, 'not_found', 'The file of this upload has been deleted.');
+        });
+      }
+      throw error;
+    });
   await storage.delete('staging', upload.key);
   return file;
 }

@@ -1,0 +1,536 @@
+/**
+ * The disk driver's storage endpoint: a fetch handler that takes the same signed requests as S3 and
+ * refuses everything they do not allow, the way Ceph RGW does: presigned PUT (exact key, Content-Length,
+ * Content-Type, expiry), POST policy forms (every condition, content-length-range enforced while the
+ * file streams in), and GET/HEAD (public bucket anonymous, the others only with a presigned GET).
+ * Errors are S3's XML with S3's codes and statuses, so clients cannot tell it from a real store.
+ *
+ * Unlike RGW, error responses carry CORS headers for allowed origins, so a browser can read why.
+ */
+import { originMatcher } from '../http/cors.ts';
+import {
+  DiskStorageError,
+  isBucket,
+  keyProblem,
+  type DiskDriver,
+  type ObjectMetadata,
+  type OpenedObject,
+  type StoredObject,
+} from './disk-driver.ts';
+import { objectUrl, verifyPostPolicy, verifyPresignedRequest } from './sigv4.ts';
+import type { Bucket } from './types.ts';
+
+export interface DiskEndpointOptions {
+  /** Origins allowed to send browser requests (exact, `*`, or `http://host:*` for any port). */
+  corsOrigins: string[];
+}
+
+/** An S3 error: its HTTP status, its `Code` and a sentence for `Message`. */
+class S3Error extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the driver's refusals mean for a PUT (exact length) and for a POST form (length range). */
+const PUT_ERRORS: Record<DiskStorageError['code'], [number, string]> = {
+  InvalidKey: [400, 'InvalidArgument'],
+  KeyTooLong: [400, 'KeyTooLongError'],
+  KeyConflict: [409, 'KeyConflict'],
+  NoSuchKey: [404, 'NoSuchKey'],
+  EntityTooSmall: [400, 'IncompleteBody'],
+  EntityTooLarge: [400, 'IncompleteBody'],
+  BadDigest: [400, 'BadDigest'],
+};
+const POST_ERRORS: Record<DiskStorageError['code'], [number, string]> = {
+  ...PUT_ERRORS,
+  EntityTooSmall: [400, 'EntityTooSmall'],
+  EntityTooLarge: [400, 'EntityTooLarge'],
+};
+
+const CORS_METHODS = ['GET', 'HEAD', 'PUT', 'POST'];
+/** S3 caps the form fields before the file at 20 KB. */
+const MAX_PRE_DATA_BYTES = 20 * 1024;
+/** What may follow the file in a form: the closing boundary and, rarely, a few more (ignored) fields. */
+const FORM_TAIL_ALLOWANCE = 16 * 1024;
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-disposition': 'content-disposition',
+  'response-cache-control': 'cache-control',
+  'response-content-language': 'content-language',
+  'response-content-encoding': 'content-encoding',
+  'response-expires': 'expires',
+};
+
+export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOptions): (request: Request) => Promise<Response> {
+  const basePath = new URL(driver.baseUrl).pathname.replace(/\/+$/, '');
+  const allowedOrigin = originMatcher(options.corsOrigins);
+  const lookup = (accessKeyId: string) => driver.lookupCredentials(accessKeyId);
+
+  return async function diskEndpoint(request: Request): Promise<Response> {
+    const origin = request.headers.get('origin');
+    let response: Response;
+    try {
+      response = request.method === 'OPTIONS' ? preflight(request, origin) : await route(request);
+    } catch (error) {
+      response = errorResponse(error, request.method);
+    }
+    const headers = new Headers(response.headers);
+    if (options.corsOrigins.length > 0) headers.append('vary', 'Origin'); // caches must keep per-origin copies
+    if (origin && allowedOrigin(origin) && request.method !== 'OPTIONS') {
+      headers.set('access-control-allow-origin', origin);
+      headers.set('access-control-expose-headers', 'ETag');
+    }
+    return new Response(response.body, { status: response.status, headers });
+  };
+
+  function preflight(request: Request, origin: string | null): Response {
+    const method = request.headers.get('access-control-request-method');
+    if (!origin || !method) throw new S3Error(400, 'BadRequest', 'Insufficient information. Origin request header needed.');
+    if (!allowedOrigin(origin) || !CORS_METHODS.includes(method)) {
+      throw new S3Error(403, 'AccessForbidden', 'CORSResponse: This CORS request is not allowed.');
+    }
+    const headers = new Headers({
+      'access-control-allow-origin': origin,
+      'access-control-allow-methods': CORS_METHODS.join(', '),
+      'access-control-max-age': '600',
+    });
+    // Any request header may be sent: the signature decides what a request may do, not the header list.
+    const requested = request.headers.get('access-control-request-headers');
+    if (requested) headers.set('access-control-allow-headers', requested);
+    return new Response(null, { status: 200, headers });
+  }
+
+  async function route(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) {
+      throw new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist.');
+    }
+    const path = url.pathname.slice(basePath.length + 1);
+    const slash = path.indexOf('/');
+    const bucket = decodePath(slash < 0 ? path : path.slice(0, slash));
+    const key = slash < 0 ? '' : decodePath(path.slice(slash + 1));
+    if (bucket === '') throw new S3Error(403, 'AccessDenied', 'Listing buckets is not allowed.');
+    if (!isBucket(bucket)) throw new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist.');
+    if (request.headers.has('authorization')) {
+      throw new S3Error(501, 'NotImplemented', 'This endpoint takes presigned requests only, not an Authorization header.');
+    }
+    const query = queryParams(url);
+    if (query.has('uploads') || query.has('uploadId')) {
+      throw new S3Error(501, 'NotImplemented', 'Multipart uploads are not supported by the disk endpoint yet.');
+    }
+
+    const method = request.method;
+    if (key === '') {
+      if (method === 'POST') return postForm(request, bucket);
+      if (method === 'GET' || method === 'HEAD') throw new S3Error(403, 'AccessDenied', 'Listing objects is not allowed.');
+      throw methodNotAllowed();
+    }
+    checkKey(key);
+    if (method === 'PUT') return putObject(request, bucket, key, query);
+    if (method === 'GET' || method === 'HEAD') return getObject(request, bucket, key, query);
+    throw methodNotAllowed();
+  }
+
+  async function putObject(request: Request, bucket: Bucket, key: string, query: Map<string, string>): Promise<Response> {
+    if (bucket !== 'staging') throw new S3Error(403, 'AccessDenied', 'Only the staging bucket accepts uploads.');
+    const length = contentLength(request);
+    verifySignature(request);
+    // Only requests signed with their length and type can upload: storage, not the client, enforces both.
+    const signed = (query.get('X-Amz-SignedHeaders') ?? '').split(';');
+    if (!signed.includes('content-length') || !signed.includes('content-type')) {
+      throw new S3Error(403, 'AccessDenied', 'An upload URL must sign Content-Length and Content-Type.');
+    }
+    const contentMd5 = request.headers.get('content-md5') ?? undefined;
+    if (contentMd5 !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(contentMd5)) {
+      throw new S3Error(400, 'InvalidDigest', 'The Content-MD5 you specified is not valid.');
+    }
+    const metadata = { contentType: request.headers.get('content-type') ?? 'application/octet-stream' };
+    const stored = await store(PUT_ERRORS, bucket, key, requestBody(request), metadata, {
+      minSize: length,
+      maxSize: length,
+      ...(contentMd5 !== undefined && { contentMd5 }),
+    });
+    return new Response(null, { status: 200, headers: { etag: stored.etag ?? '' } });
+  }
+
+  async function postForm(request: Request, bucket: Bucket): Promise<Response> {
+    if (bucket !== 'staging') throw new S3Error(403, 'AccessDenied', 'Only the staging bucket accepts uploads.');
+    const boundary = formBoundary(request.headers.get('content-type'));
+    if (!boundary) {
+      throw new S3Error(412, 'PreconditionFailed', 'Bucket POST must be of the enclosure-type multipart/form-data.');
+    }
+    const length = contentLength(request);
+    const form = new MultipartReader(requestBody(request), boundary, MAX_PRE_DATA_BYTES);
+
+    const fields: Record<string, string> = {};
+    for (;;) {
+      const part = await form.nextPart();
+      if (!part) throw new S3Error(400, 'InvalidArgument', 'POST requires exactly one file upload per request.');
+      const name = part.name.toLowerCase();
+      if (name === 'file') break;
+      if (Object.keys(fields).some((seen) => seen.toLowerCase() === name)) {
+        throw new S3Error(400, 'InvalidArgument', `The form field ${name} appears more than once.`);
+      }
+      fields[part.name] = await form.text();
+    }
+
+    const verified = verifyPostPolicy({ bucket, fields }, lookup, driver.region);
+    if (!verified.ok) throw new S3Error(verified.status, verified.code, verified.message);
+    if (!verified.lengthRange) throw new S3Error(403, 'AccessDenied', 'An upload policy must have a content-length-range condition.');
+    const [minSize, maxSize] = verified.lengthRange;
+    const field = (name: string) => Object.entries(fields).find(([n]) => n.toLowerCase() === name)?.[1];
+    const key = field('key') ?? '';
+    checkKey(key);
+    // Refuse a body that announces more than the policy allows before reading the file at all.
+    if (length - form.consumed > maxSize + FORM_TAIL_ALLOWANCE) {
+      throw new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${maxSize} bytes.`);
+    }
+
+    const cacheControl = field('cache-control');
+    const contentDisposition = field('content-disposition');
+    // Stored values become response headers on every GET: refuse any that could not be one.
+    const metadata: ObjectMetadata = {
+      contentType: headerValue(field('content-type') ?? 'application/octet-stream', 'Content-Type'),
+      ...(cacheControl !== undefined && { cacheControl: headerValue(cacheControl, 'Cache-Control') }),
+      ...(contentDisposition !== undefined && { contentDisposition: headerValue(contentDisposition, 'Content-Disposition') }),
+    };
+    form.limit = Infinity; // the file itself is bounded by the policy's range instead
+    const stored = await store(POST_ERRORS, bucket, key, form.body(), metadata, { minSize, maxSize });
+
+    const location = objectUrl(driver.baseUrl, bucket, key, true);
+    const headers = { etag: stored.etag ?? '', location };
+    const status = field('success_action_status');
+    if (status === '201') {
+      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>${escapeXml(location)}</Location>`
+        + `<Bucket>${bucket}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(stored.etag ?? '')}</ETag></PostResponse>`;
+      return new Response(xml, { status: 201, headers: { ...headers, 'content-type': 'application/xml' } });
+    }
+    return new Response(null, { status: status === '200' ? 200 : 204, headers });
+  }
+
+  async function getObject(request: Request, bucket: Bucket, key: string, query: Map<string, string>): Promise<Response> {
+    const signed = [...query.keys()].some((name) => name.startsWith('X-Amz-'));
+    if (signed) {
+      verifySignature(request);
+    } else if (bucket !== 'public') {
+      throw new S3Error(403, 'AccessDenied', 'Access Denied');
+    }
+    const overrides = [...query.keys()].filter((name) => name.startsWith('response-'));
+    // Anonymous overrides could, for one, serve a public file as text/html; S3 refuses them too.
+    if (!signed && overrides.length > 0) {
+      throw new S3Error(400, 'InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+    }
+
+    const opened = await driver.openObject(bucket, key);
+    if (!opened) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.');
+    try {
+      const { object } = opened;
+      const headers = objectHeaders(object);
+      for (const name of overrides) {
+        const header = RESPONSE_OVERRIDES[name];
+        if (header) headers.set(header, headerValue(query.get(name)!, name));
+      }
+
+      const ifNoneMatch = request.headers.get('if-none-match');
+      if (ifNoneMatch && object.etag && ifNoneMatch.split(',').some((tag) => [object.etag, '*'].includes(tag.trim().replace(/^W\//, '')))) {
+        await opened.close();
+        headers.delete('content-length');
+        return new Response(null, { status: 304, headers });
+      }
+      const range = byteRange(request.headers.get('range'), object.size);
+      if (range === 'unsatisfiable') {
+        throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable.');
+      }
+      if (range) {
+        headers.set('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
+        headers.set('content-length', String(range.end - range.start + 1));
+      }
+      const status = range ? 206 : 200;
+      if (request.method === 'HEAD' || object.size === 0) {
+        await opened.close();
+        return new Response(null, { status, headers });
+      }
+      return new Response(opened.body(range ?? undefined), { status, headers });
+    } catch (error) {
+      await opened.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  function verifySignature(request: Request): void {
+    const verified = verifyPresignedRequest(request, lookup, driver.region);
+    if (!verified.ok) throw new S3Error(verified.status, verified.code, verified.message);
+  }
+
+  /** Writes through the driver, translating its refusals into this request's S3 errors. */
+  async function store(
+    errors: Record<DiskStorageError['code'], [number, string]>,
+    ...args: Parameters<DiskDriver['writeObject']>
+  ): Promise<StoredObject> {
+    try {
+      return await driver.writeObject(...args);
+    } catch (error) {
+      if (error instanceof DiskStorageError) {
+        const [status, code] = errors[error.code];
+        throw new S3Error(status, code, error.message);
+      }
+      throw error;
+    }
+  }
+}
+
+function objectHeaders(object: OpenedObject['object']): Headers {
+  const headers = new Headers({
+    'content-type': object.contentType,
+    'content-length': String(object.size),
+    'last-modified': object.lastModified.toUTCString(),
+    'accept-ranges': 'bytes',
+    'x-content-type-options': 'nosniff',
+  });
+  if (object.etag) headers.set('etag', object.etag);
+  if (object.cacheControl) headers.set('cache-control', object.cacheControl);
+  if (object.contentDisposition) headers.set('content-disposition', object.contentDisposition);
+  return headers;
+}
+
+/** Keys come from the network: anything that could leave its bucket's directory is refused here already. */
+function checkKey(key: string): void {
+  const problem = keyProblem(key);
+  if (problem) throw new S3Error(400, problem.code === 'KeyTooLong' ? 'KeyTooLongError' : 'InvalidArgument', problem.message);
+}
+
+function headerValue(value: string, name: string): string {
+  if (/[\u0000\r\n]/.test(value)) throw new S3Error(400, 'InvalidArgument', `${name} is not a valid header value.`);
+  return value;
+}
+
+function methodNotAllowed(): S3Error {
+  return new S3Error(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
+}
+
+function errorResponse(error: unknown, method: string): Response {
+  if (!(error instanceof S3Error)) {
+    console.error('upfront: disk storage endpoint failed', error);
+    error = new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.');
+  }
+  const { status, code, message } = error as S3Error;
+  // HEAD answers carry no body; S3 puts the code nowhere then, we keep it in a header for debugging.
+  if (method === 'HEAD') return new Response(null, { status, headers: { 'x-amz-error-code': code } });
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`;
+  return new Response(xml, { status, headers: { 'content-type': 'application/xml' } });
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function decodePath(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new S3Error(400, 'InvalidURI', 'Could not parse the specified URI.');
+  }
+}
+
+/** Query parameters decoded the way SigV4 reads them: `+` is a plus, not a space (unlike URLSearchParams). */
+function queryParams(url: URL): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const part of url.search.slice(1).split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = decodePath(eq < 0 ? part : part.slice(0, eq));
+    if (!params.has(name)) params.set(name, decodePath(eq < 0 ? '' : part.slice(eq + 1)));
+  }
+  return params;
+}
+
+/** The request's declared body length; S3 refuses uploads without one (no chunked uploads). */
+function contentLength(request: Request): number {
+  const header = request.headers.get('content-length');
+  if (header === null) throw new S3Error(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
+  if (!/^\d{1,15}$/.test(header)) throw new S3Error(400, 'InvalidArgument', 'The Content-Length header is not a number.');
+  return Number(header);
+}
+
+/** The request body; a connection that breaks mid-body becomes S3's IncompleteBody. */
+async function* requestBody(request: Request): AsyncGenerator<Uint8Array> {
+  if (!request.body) return;
+  const reader = request.body.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch {
+        throw new S3Error(400, 'IncompleteBody', 'The request body ended before all of it arrived.');
+      }
+      if (result.done) {
+        finished = true;
+        return;
+      }
+      yield result.value;
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** A single `bytes=` range (clamped to the object), null to send it all, or 'unsatisfiable'. */
+function byteRange(header: string | null, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!match || (match[1] === '' && match[2] === '')) return null; // absent, malformed or multi-range: the whole object
+  const [first, last] = [match[1]!, match[2]!];
+  if (first === '') {
+    const suffix = Number(last);
+    return suffix === 0 || size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (start >= size) return 'unsatisfiable';
+  return end < start ? null : { start, end };
+}
+
+function formBoundary(contentType: string | null): string | undefined {
+  if (!contentType || !/^multipart\/form-data\s*(;|$)/i.test(contentType)) return undefined;
+  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  return match?.[1] ?? match?.[2];
+}
+
+// -------------------------------------------------------------------------------------------------
+// multipart/form-data, streamed: fields are small and read into memory, the file part flows through.
+
+const CRLF = Buffer.from('\r\n');
+const HEADERS_END = Buffer.from('\r\n\r\n');
+const MAX_PART_HEADER_BYTES = 8 * 1024;
+
+
+/**
+ * Reads multipart/form-data (RFC 7578) one part at a time from a byte stream, without buffering more
+ * than a chunk and a boundary. `consumed` counts the bytes parsed so far; until `limit` is raised, more
+ * than `limit` of them (the fields before the file) is refused.
+ */
+class MultipartReader {
+  consumed = -2; // the CRLF prepended below is not part of the request
+  private buffer: Buffer = Buffer.from(CRLF); // so the first boundary reads like every other delimiter
+  private readonly delimiter: Buffer;
+  private readonly source: AsyncIterator<Uint8Array>;
+  private inPart = true; // the preamble before the first boundary is skipped like a part's content
+  private done = false;
+
+  constructor(
+    source: AsyncIterable<Uint8Array>,
+    boundary: string,
+    public limit: number,
+  ) {
+    this.delimiter = Buffer.from(`\r\n--${boundary}`);
+    this.source = source[Symbol.asyncIterator]();
+  }
+
+  /** Moves to the next part and returns its names, or null after the closing boundary. */
+  async nextPart(): Promise<{ name: string } | null> {
+    if (this.done) return null;
+    if (this.inPart) await this.text(); // skip what is left of the current part (bounded by `limit`)
+    while (this.buffer.length < 2) await this.fill('The form ended without its closing boundary.');
+    if (this.buffer[0] === 0x2d && this.buffer[1] === 0x2d) {
+      this.done = true;
+      return null;
+    }
+    // The rest of the boundary line may only be transport padding.
+    const lineEnd = await this.find(CRLF, 256);
+    if (!/^[ \t]*$/.test(this.buffer.toString('latin1', 0, lineEnd))) throw malformed('A boundary line has trailing garbage.');
+    this.consume(lineEnd + 2);
+
+    let headerBlock = '';
+    while (this.buffer.length < 2) await this.fill('The form ended inside part headers.');
+    if (this.buffer[0] === 0x0d && this.buffer[1] === 0x0a) {
+      this.consume(2); // a part without headers
+    } else {
+      const end = await this.find(HEADERS_END, MAX_PART_HEADER_BYTES);
+      headerBlock = this.buffer.toString('utf8', 0, end);
+      this.consume(end + 4);
+    }
+    this.inPart = true;
+    return parsePartHeaders(headerBlock);
+  }
+
+  /** The current part's bytes, up to the next boundary; a form that ends first is an IncompleteBody. */
+  async *body(): AsyncGenerator<Uint8Array> {
+    while (this.inPart) {
+      const at = this.buffer.indexOf(this.delimiter);
+      if (at >= 0) {
+        const chunk = this.buffer.subarray(0, at);
+        this.consume(at + this.delimiter.length);
+        this.inPart = false;
+        if (chunk.length > 0) yield chunk;
+        return;
+      }
+      // Keep what could be the start of a delimiter split across chunks.
+      const safe = this.buffer.length - (this.delimiter.length - 1);
+      if (safe > 0) {
+        const chunk = this.buffer.subarray(0, safe);
+        this.consume(safe);
+        yield chunk;
+      }
+      await this.fill('The form ended before the part was complete.', 'IncompleteBody');
+    }
+  }
+
+  /** The current part as UTF-8 text (a form field). */
+  async text(): Promise<string> {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of this.body()) chunks.push(chunk);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** Offset of `needle` in the buffer, reading more as needed; more than `within` bytes without it is malformed. */
+  private async find(needle: Buffer, within: number): Promise<number> {
+    for (;;) {
+      const at = this.buffer.indexOf(needle);
+      if (at >= 0 && at <= within) return at;
+      if (at > within || this.buffer.length > within + needle.length) throw malformed('A part header is too long.');
+      await this.fill('The form ended inside part headers.');
+    }
+  }
+
+  private async fill(endedMessage: string, endedCode = 'MalformedPOSTRequest'): Promise<void> {
+    const next = await this.source.next();
+    if (next.done) throw new S3Error(400, endedCode, endedMessage);
+    const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+  }
+
+  private consume(bytes: number): void {
+    this.buffer = this.buffer.subarray(bytes);
+    this.consumed += bytes;
+    if (this.consumed > this.limit) {
+      throw new S3Error(400, 'MaxPostPreDataLengthExceeded', 'Your POST request fields preceding the upload file were too large.');
+    }
+  }
+}
+
+function malformed(why: string): S3Error {
+  return new S3Error(400, 'MalformedPOSTRequest', `The body of your POST request is not well-formed multipart/form-data. ${why}`);
+}
+
+/** The part's field name, from its Content-Disposition (a file part's filename is not needed). */
+function parsePartHeaders(block: string): { name: string } {
+  let disposition: string | undefined;
+  for (const line of block.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === 'content-disposition') disposition = line.slice(colon + 1).trim();
+  }
+  if (!disposition || !/^form-data\s*(;|$)/i.test(disposition)) throw malformed('A part has no form-data Content-Disposition.');
+  const params = new Map<string, string>();
+  for (const match of disposition.matchAll(/;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]*))/g)) {
+    params.set(match[1]!.toLowerCase(), match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]!);
+  }
+  const name = params.get('name');
+  if (name === undefined || name === '') throw malformed('A part has no field name.');
+  return { name };
+}

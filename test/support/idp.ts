@@ -1,0 +1,51 @@
+/**
+ * A stand-in identity provider (what Auth0/Cognito/Keycloak expose): an RSA key pair, its JWKS served
+ * over real HTTP, and a signer for tokens with any claims, so tests can make expired, foreign-audience
+ * or otherwise bad tokens that Upfront must refuse.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
+
+export interface Idp {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  /** Env for Upfront to trust this IdP. */
+  env: Record<string, string>;
+  sign(claims: JWTPayload & { sub?: string }, options?: { expiresIn?: number; audience?: string; issuer?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startIdp(): Promise<Idp> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] });
+  const server = createServer((req, res) => {
+    if (req.url === '/.well-known/jwks.json') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `${base}/`;
+  const audience = 'upfront-test-api';
+  return {
+    jwksUrl: `${base}/.well-known/jwks.json`,
+    issuer,
+    audience,
+    env: { AUTH_JWKS_URL: `${base}/.well-known/jwks.json`, AUTH_ISSUER: issuer, AUTH_AUDIENCE: audience },
+    sign(claims, options = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(options.issuer ?? issuer)
+        .setAudience(options.audience ?? audience)
+        .setIssuedAt(now - 60)
+        .setExpirationTime(now + (options.expiresIn ?? 600))
+        .sign(privateKey);
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
