@@ -397,6 +397,9 @@ describe('POST policy form', () => {
     const file = `--XyZ\r\n${Object.entries(signed.fields).map(([n, v]) => `Content-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n--XyZ\r\n`).join('')}`
       + 'Content-Disposition: form-data; name="file"; filename="a"\r\n\r\nbytes without an end';
     await assertRefused(() => malformed(file), 400, 'IncompleteBody');
+    await assertRefused(() => malformed(`${file}\r\n--XyZ`), 400, 'IncompleteBody');
+    await assertRefused(() => malformed(`${file}\r\n--XyZanother`), 400, 'MalformedPOSTRequest');
+    assert.equal((await malformed(`${file}\r\n--XyZ--`)).status, 204);
   });
 });
 
@@ -425,6 +428,9 @@ describe('GET, copy, delete', () => {
     assert.equal(response.headers.get('content-type'), 'application/pdf');
     assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
     await response.arrayBuffer();
+
+    const unsendable = driver.presignGet('private', key, { expiresIn: 60, contentDisposition: 'attachment; filename="😀\r\nx: y"' });
+    assert.deepEqual(await s3Error(await fetch(unsendable)), { status: 400, code: 'InvalidArgument' });
 
     const anonymous = objectUrl(base, 'private', key, true);
     assert.deepEqual(await s3Error(await fetch(anonymous)), { status: 403, code: 'AccessDenied' });

@@ -102,7 +102,7 @@ export interface DiskDriver extends StorageDriver {
 }
 
 export const DISK_ACCESS_KEY_ID = 'upfront-disk';
-export const BUCKETS: readonly Bucket[] = ['staging', 'public', 'private'];
+const BUCKETS: readonly Bucket[] = ['staging', 'public', 'private'];
 const MAX_KEY_BYTES = 1024;
 // Most file systems cap one path component at 255 bytes.
 const MAX_SEGMENT_BYTES = 255;
@@ -170,7 +170,6 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
   const credentials: Credentials = { accessKeyId: DISK_ACCESS_KEY_ID, secretAccessKey: config.secret };
   const root = path.resolve(config.dataDir);
   const tmpDir = path.join(root, 'tmp');
-  let tmpReady: Promise<unknown> | undefined;
 
   /** `<root>/<tree>/<bucket>/<key>`, after checking the key and, to be sure, that the path stays inside. */
   function filePath(tree: 'objects' | 'meta', bucket: Bucket, key: string): string {
@@ -183,9 +182,10 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     return file;
   }
 
-  function tempPath(): Promise<string> {
-    tmpReady ??= mkdir(tmpDir, { recursive: true });
-    return tmpReady.then(() => path.join(tmpDir, randomUUID()));
+  /** A fresh temp file name, on the same file system as the objects so that rename is atomic. */
+  async function tempPath(): Promise<string> {
+    await mkdir(tmpDir, { recursive: true });
+    return path.join(tmpDir, randomUUID());
   }
 
   /** Renames a finished temp file to `target`, creating its directories (again, if a delete pruned them). */

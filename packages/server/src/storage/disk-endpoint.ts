@@ -14,7 +14,6 @@ import {
   keyProblem,
   type DiskDriver,
   type ObjectMetadata,
-  type OpenedObject,
   type StoredObject,
 } from './disk-driver.ts';
 import { objectUrl, verifyPostPolicy, verifyPresignedRequest } from './sigv4.ts';
@@ -284,7 +283,7 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
   }
 }
 
-function objectHeaders(object: OpenedObject['object']): Headers {
+function objectHeaders(object: StoredObject): Headers {
   const headers = new Headers({
     'content-type': object.contentType,
     'content-length': String(object.size),
@@ -305,7 +304,8 @@ function checkKey(key: string): void {
 }
 
 function headerValue(value: string, name: string): string {
-  if (/[\u0000\r\n]/.test(value)) throw new S3Error(400, 'InvalidArgument', `${name} is not a valid header value.`);
+  // HTTP/1.1 header values are latin-1 text without line breaks (Node refuses anything else when responding).
+  if (/[^\t\u0020-\u007e\u0080-\u00ff]/.test(value)) throw new S3Error(400, 'InvalidArgument', `${name} is not a valid header value.`);
   return value;
 }
 
@@ -464,6 +464,16 @@ class MultipartReader {
     while (this.inPart) {
       const at = this.buffer.indexOf(this.delimiter);
       if (at >= 0) {
+        // A delimiter ends in `--`, CRLF or padding; checked before the part counts as complete.
+        const after = at + this.delimiter.length;
+        if (this.buffer.length < after + 2) {
+          await this.fill('The form ended before the part was complete.', 'IncompleteBody');
+          continue;
+        }
+        const [first, second] = [this.buffer[after], this.buffer[after + 1]];
+        if (!((first === 0x2d && second === 0x2d) || (first === 0x0d && second === 0x0a) || first === 0x20 || first === 0x09)) {
+          throw malformed('A part contains its own boundary.');
+        }
         const chunk = this.buffer.subarray(0, at);
         this.consume(at + this.delimiter.length);
         this.inPart = false;
