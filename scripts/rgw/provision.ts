@@ -3,9 +3,13 @@
  * anonymous s3:GetObject on the public bucket, browser CORS on staging. Reads the S3_* env it printed.
  */
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   PutBucketCorsCommand,
   PutBucketPolicyCommand,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -76,5 +80,12 @@ if (corsOrigins.length > 0) {
     }),
   );
 }
+
+// RGW creates its data pools on first use; write once now so the first test does not pay for it.
+const warmKey = '.upfront-warm-up';
+await client.send(new PutObjectCommand({ Bucket: staging, Key: warmKey, Body: 'x' }));
+await client.send(new DeleteObjectCommand({ Bucket: staging, Key: warmKey }));
+const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: staging, Key: warmKey }));
+await client.send(new AbortMultipartUploadCommand({ Bucket: staging, Key: warmKey, UploadId }));
 
 console.log(`provisioned ${staging}, ${publicBucket} (public read), ${privateBucket}; CORS origins: ${corsOrigins.join(' ') || 'none'}`);

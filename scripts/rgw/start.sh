@@ -28,12 +28,19 @@ export S3_BUCKET_STAGING=upfront-staging S3_BUCKET_PUBLIC=upfront-public S3_BUCK
 EOF
 }
 
+# Plain bash (/dev/tcp) rather than curl or ss: neither is in a minimal Debian.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+rgw_answers() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$RGW_PORT" && printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 \
+      && IFS= read -r -t 2 status <&3 && [[ "$status" == HTTP/* ]]
+  ) 2>/dev/null
+}
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-rgw_answers() { curl -s -o /dev/null --max-time 2 "$ENDPOINT/"; }
 
-if pid_alive "$RGW_DIR/run/client.rgw.pid" && rgw_answers; then
+if pid_alive "$RGW_DIR/run/client.rgw.pid" && [[ -f "$RGW_DIR/env" ]] && rgw_answers; then
   log "already running at $ENDPOINT (state in $RGW_DIR)"
-  env_lines
+  cat "$RGW_DIR/env"
   exit 0
 fi
 
@@ -42,7 +49,8 @@ if [[ -d "$RGW_DIR" ]]; then
   RGW_DIR="$RGW_DIR" "$SCRIPT_DIR/stop.sh"
 fi
 
-if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null || ! command -v ceph-osd >/dev/null; then
+if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null || ! command -v ceph-osd >/dev/null \
+  || ! command -v radosgw-admin >/dev/null; then
   log "installing Ceph packages"
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common >/dev/null 2>&1 \
@@ -71,14 +79,23 @@ wait_for() {
 }
 
 started_at=$EPOCHREALTIME
+for port in "$RGW_PORT" "$RGW_MON_PORT"; do
+  if port_in_use "$port"; then
+    log "FAILED: port $port is already in use (another RGW? set RGW_PORT / RGW_MON_PORT, or stop it)"
+    exit 1
+  fi
+done
 mkdir -p "$RGW_DIR"/{run,log,mon,osd,rgw,crash}
-FSID=$(uuidgen)
+FSID=$(cat /proc/sys/kernel/random/uuid)
 
 cat >"$CONF" <<EOF
 [global]
 fsid = $FSID
-mon host = 127.0.0.1:$RGW_MON_PORT
+mon host = [v1:127.0.0.1:$RGW_MON_PORT]
 ms bind msgr2 = false
+# Without explicit addresses the OSD probes for an IPv6 socket and retries forever where IPv6 is off.
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
 auth cluster required = none
 auth service required = none
 auth client required = none
@@ -102,44 +119,49 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 osd crush chooseleaf type = 0
+# The OSD would place itself in CRUSH with mon commands sent at boot, which race the monmap and then
+# fail as "wrong fsid" about one start in five; the script places it instead.
+osd crush update on start = false
+osd class update on start = false
 # The 1 s default makes each of RGW's pool creations wait for a paxos round (~9 s in total).
 paxos propose interval = 0.05
-mon osd full ratio = 0.99
-mon osd backfillfull ratio = 0.99
-mon osd nearfull ratio = 0.99
 
 [client.rgw]
 rgw data = $RGW_DIR/rgw
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
-rgw lc debug interval = ${RGW_LC_DEBUG_INTERVAL:-60}
 EOF
+# Lifecycle tests: RGW_LC_DEBUG_INTERVAL=N makes a lifecycle "day" last N seconds.
+if [[ -n "${RGW_LC_DEBUG_INTERVAL:-}" ]]; then
+  echo "rgw lc debug interval = $RGW_LC_DEBUG_INTERVAL" >>"$CONF"
+fi
 
 CEPH=(ceph -c "$CONF" --connect-timeout 10)
 
-monmaptool --create --clobber --fsid "$FSID" --add a "127.0.0.1:$RGW_MON_PORT" "$RGW_DIR/run/monmap" >/dev/null
-ceph-mon -c "$CONF" -i a --mkfs --monmap "$RGW_DIR/run/monmap" >"$RGW_DIR/log/mkfs.log" 2>&1 || fail "ceph-mon --mkfs"
-ceph-mon -c "$CONF" -i a >>"$RGW_DIR/log/mkfs.log" 2>&1 || fail "ceph-mon did not start"
+monmaptool --create --clobber --fsid "$FSID" --addv a "[v1:127.0.0.1:$RGW_MON_PORT]" "$RGW_DIR/run/monmap" >"$RGW_DIR/log/start.log" 2>&1 || fail "monmaptool"
+ceph-mon -c "$CONF" -i a --mkfs --monmap "$RGW_DIR/run/monmap" >>"$RGW_DIR/log/start.log" 2>&1 || fail "ceph-mon --mkfs"
+timeout 30 ceph-mon -c "$CONF" -i a >>"$RGW_DIR/log/start.log" 2>&1 || fail "ceph-mon did not start"
 wait_for 15 "${CEPH[@]}" mon stat || fail "monitor did not answer"
 
-OSD_UUID=$(uuidgen)
-OSD_ID=$("${CEPH[@]}" osd new "$OSD_UUID" 2>>"$RGW_DIR/log/mkfs.log") || fail "ceph osd new"
+OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
+OSD_ID=$("${CEPH[@]}" osd new "$OSD_UUID" 2>>"$RGW_DIR/log/start.log") || fail "ceph osd new"
 [[ "$OSD_ID" == 0 ]] || fail "expected osd id 0, got '$OSD_ID'"
+"${CEPH[@]}" osd crush add osd.0 1.0 root=default >>"$RGW_DIR/log/start.log" 2>&1 || fail "ceph osd crush add"
 mkdir -p "$RGW_DIR/osd/osd.0"
-ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" >>"$RGW_DIR/log/mkfs.log" 2>&1 || fail "ceph-osd --mkfs"
-ceph-osd -c "$CONF" -i 0 >>"$RGW_DIR/log/mkfs.log" 2>&1 || fail "ceph-osd did not start"
+ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" >>"$RGW_DIR/log/start.log" 2>&1 || fail "ceph-osd --mkfs"
+timeout 30 ceph-osd -c "$CONF" -i 0 >>"$RGW_DIR/log/start.log" 2>&1 || fail "ceph-osd did not start"
 osd_up() { "${CEPH[@]}" osd dump 2>/dev/null | grep -q '^osd.0 up'; }
 wait_for 20 osd_up || fail "osd.0 did not come up"
 
-radosgw -c "$CONF" -n client.rgw >>"$RGW_DIR/log/mkfs.log" 2>&1 || fail "radosgw did not start"
+timeout 30 radosgw -c "$CONF" -n client.rgw >>"$RGW_DIR/log/start.log" 2>&1 || fail "radosgw did not start"
 wait_for 30 rgw_answers || fail "radosgw did not answer on $ENDPOINT"
 
 radosgw-admin -c "$CONF" user create --uid=upfront --display-name="Upfront dev" \
-  --access-key="$RGW_ACCESS_KEY_ID" --secret-key="$RGW_SECRET_ACCESS_KEY" >/dev/null 2>>"$RGW_DIR/log/mkfs.log" \
+  --access-key="$RGW_ACCESS_KEY_ID" --secret-key="$RGW_SECRET_ACCESS_KEY" >/dev/null 2>>"$RGW_DIR/log/start.log" \
   || fail "radosgw-admin user create"
 
 eval "$(env_lines)"
 RGW_CORS_ORIGINS="$RGW_CORS_ORIGINS" "$REPO_DIR/node_modules/.bin/tsx" "$SCRIPT_DIR/provision.ts" \
-  >>"$RGW_DIR/log/provision.log" 2>&1 || { cat "$RGW_DIR/log/provision.log" >&2; fail "bucket provisioning"; }
+  >>"$RGW_DIR/log/provision.log" 2>&1 || fail "bucket provisioning"
 
 env_lines >"$RGW_DIR/env"
 log "up at $ENDPOINT in $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $started_at }") s (state in $RGW_DIR; env in $RGW_DIR/env)"

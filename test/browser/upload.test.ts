@@ -1,7 +1,8 @@
 /**
  * The demo page in real headless Chromium against a real API server, once per storage driver:
- * sign in, upload a real PNG straight to storage with progress, see it listed and loading,
- * be told precisely why a text file named .png is refused, and delete a file.
+ * sign in, upload a real PNG straight to storage (signed PUT) with progress, see it listed and
+ * loading, be told precisely why a text file named .png is refused, upload a PDF with a POST policy
+ * form to a private route, cancel an upload in flight, and delete a file.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +12,17 @@ import { buildWeb } from '../../apps/web/build.ts';
 import { launchBrowser, recordPageTrouble } from '../support/browser.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer } from '../support/server.ts';
+
+/** A tiny one-page PDF: enough for magic-byte sniffing and for lenient readers. */
+const MINIMAL_PDF = [
+  '%PDF-1.4',
+  '1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj',
+  '2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj',
+  '3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj',
+  'trailer << /Root 1 0 R >>',
+  '%%EOF',
+  '',
+].join('\n');
 
 let browser: Browser;
 
@@ -152,6 +164,40 @@ for (const driver of ['disk', 's3'] as const) {
       assert.ok(detail.trim().length > 10, `the page shows a sentence, not just a code: "${detail}"`);
       assert.ok(await page.isVisible('#upload-error'));
       assert.equal(await page.locator('#file-list li', { hasText: 'notes.png' }).count(), 0);
+    });
+
+    it('uploads a PDF through a POST policy form to the private route, and its signed link downloads it', async () => {
+      const pdf = Buffer.from(MINIMAL_PDF, 'latin1');
+      await page.selectOption('#route-select', 'document');
+      await page.setInputFiles('#file-input', { name: 'report.pdf', mimeType: 'application/pdf', buffer: pdf });
+
+      const state = await waitForOutcome(page, 'report.pdf');
+      assert.equal(state, 'success', explain(`upload failed: ${await pageError(page)}`));
+      const item = page.locator('#file-list li', { hasText: 'report.pdf' });
+      await item.waitFor();
+      assert.match((await item.textContent()) ?? '', /private/);
+
+      const signedUrl = await item.locator('a').getAttribute('href');
+      assert.ok(signedUrl);
+      const download = await fetch(signedUrl);
+      assert.equal(download.status, 200, `GET ${signedUrl}`);
+      assert.deepEqual(Buffer.from(await download.arrayBuffer()), pdf);
+      await page.selectOption('#route-select', 'image');
+    });
+
+    it('cancels an upload in flight', async () => {
+      const liftSpeedLimit = await limitUploadSpeed(context, page, 64 * 1024);
+      try {
+        await page.setInputFiles('#file-input', { name: 'slow.png', mimeType: 'image/png', buffer: makePng({ minBytes: 400_000 }) });
+        await page.waitForFunction(() => Number(document.getElementById('upload-progress')?.getAttribute('value')) > 0);
+        await page.click('#cancel-button');
+        const state = await waitForOutcome(page, 'slow.png');
+        assert.equal(state, 'aborted', explain(await pageError(page)));
+        assert.equal(await page.textContent('#upload-error-code'), 'aborted');
+      } finally {
+        await liftSpeedLimit();
+      }
+      assert.equal(await page.locator('#file-list li', { hasText: 'slow.png' }).count(), 0);
     });
 
     it('deletes a file, and it stays deleted after a reload', async () => {

@@ -17,6 +17,12 @@ describe('storage error mapping', () => {
     assert.match(String(error.cause), /EntityTooLarge: Your proposed upload exceeds/);
   });
 
+  it('decodes XML entities in storage\'s message', () => {
+    const error = errorFromStorage(400, s3Error('InvalidArgument', 'Key &#60;x&#62; isn&#39;t &amp; can&apos;t be &quot;used&quot;'));
+    assert.equal(error.code, 'invalid_request');
+    assert.equal(String(error.cause), 'storage answered 400 InvalidArgument: Key <x> isn\'t & can\'t be "used"');
+  });
+
   it('maps signature and access failures to forbidden', () => {
     assert.equal(errorFromStorage(403, s3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match')).code, 'forbidden');
     assert.equal(errorFromStorage(403, s3Error('AccessDenied', '')).code, 'forbidden');

@@ -91,8 +91,15 @@ const STORAGE_DETAILS: Record<string, string> = {
   invalid_request: 'Storage rejected the upload request. Start the upload again.',
 };
 
+const XML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
 function xmlElement(xml: string, name: string): string | undefined {
-  return new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]?.trim();
+  const text = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]?.trim();
+  return text?.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, reference: string) => {
+    if (reference[0] !== '#') return XML_ENTITIES[reference] ?? entity;
+    const hex = reference[1] === 'x' || reference[1] === 'X';
+    return String.fromCodePoint(hex ? parseInt(reference.slice(2), 16) : Number(reference.slice(1)));
+  });
 }
 
 /**

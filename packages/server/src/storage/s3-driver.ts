@@ -1,0 +1,292 @@
+/**
+ * The `s3` driver: any S3-compatible store (AWS S3, Ceph RGW, MinIO, R2...).
+ *
+ * Presigning is done by the hand-written SigV4 signer (sigv4.ts): synchronous, no SDK in the hot path.
+ * Everything that talks to storage goes through @aws-sdk/client-s3, with checksums only "when required":
+ * the SDK's default CRC32 headers are refused or ignored by non-AWS stores.
+ */
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { bucketUrl, objectUrl, presignPost, presignUrl, type Credentials, type PolicyCondition } from './sigv4.ts';
+import type {
+  Bucket,
+  CopyOptions,
+  ObjectHead,
+  ObjectRef,
+  PresignedPost,
+  PresignedPut,
+  PresignGetInput,
+  PresignPostInput,
+  PresignPutInput,
+  StorageDriver,
+} from './types.ts';
+
+export interface S3DriverConfig {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  forcePathStyle: boolean;
+  buckets: { staging: string; public: string; private: string };
+  /** CDN or other base URL of public objects; default: the public bucket's URL on `endpoint`. */
+  publicBaseUrl?: string;
+  /**
+   * `aws-sdk` exists only for the benchmark's reference server: the SDK's presigners can only be
+   * awaited, so with it the presign methods return promises (callers must `await` them).
+   */
+  presigner?: 'upfront' | 'aws-sdk';
+}
+
+/** Storage did not answer (network failure, timeout, 5xx): the API answers 503 `storage_unavailable`. */
+export class StorageUnavailableError extends Error {
+  readonly code = 'storage_unavailable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+const REQUIRED_ENV = [
+  'S3_ENDPOINT',
+  'S3_REGION',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'S3_BUCKET_STAGING',
+  'S3_BUCKET_PUBLIC',
+  'S3_BUCKET_PRIVATE',
+] as const;
+
+/**
+ * Reads S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_BUCKET_STAGING,
+ * S3_BUCKET_PUBLIC, S3_BUCKET_PRIVATE (required) and S3_SESSION_TOKEN, S3_FORCE_PATH_STYLE (default
+ * false), S3_PUBLIC_BASE_URL (optional).
+ */
+export function s3ConfigFromEnv(env: Record<string, string | undefined>): S3DriverConfig {
+  const missing = REQUIRED_ENV.filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new Error(`the s3 storage driver needs ${missing.join(', ')} (missing or empty)`);
+  }
+  const value = (name: (typeof REQUIRED_ENV)[number]): string => env[name]!;
+  for (const name of ['S3_ENDPOINT', 'S3_PUBLIC_BASE_URL'] as const) {
+    const url = env[name];
+    if (url && !URL.canParse(url)) throw new Error(`${name} must be an absolute URL (got ${JSON.stringify(url)})`);
+  }
+  const pathStyle = (env.S3_FORCE_PATH_STYLE ?? '').trim().toLowerCase();
+  if (!['', 'true', 'false', '1', '0'].includes(pathStyle)) {
+    throw new Error(`S3_FORCE_PATH_STYLE is "true" or "false" (got ${JSON.stringify(env.S3_FORCE_PATH_STYLE)})`);
+  }
+  return {
+    endpoint: value('S3_ENDPOINT'),
+    region: value('S3_REGION'),
+    accessKeyId: value('S3_ACCESS_KEY_ID'),
+    secretAccessKey: value('S3_SECRET_ACCESS_KEY'),
+    ...(env.S3_SESSION_TOKEN && { sessionToken: env.S3_SESSION_TOKEN }),
+    forcePathStyle: pathStyle === 'true' || pathStyle === '1',
+    buckets: { staging: value('S3_BUCKET_STAGING'), public: value('S3_BUCKET_PUBLIC'), private: value('S3_BUCKET_PRIVATE') },
+    ...(env.S3_PUBLIC_BASE_URL && { publicBaseUrl: env.S3_PUBLIC_BASE_URL }),
+  };
+}
+
+export function createS3Driver(config: S3DriverConfig): StorageDriver {
+  const { endpoint, region, forcePathStyle, buckets } = config;
+  const credentials: Credentials = {
+    accessKeyId: config.accessKeyId,
+    secretAccessKey: config.secretAccessKey,
+    ...(config.sessionToken && { sessionToken: config.sessionToken }),
+  };
+  const client = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle,
+    credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // Fail within seconds when storage is unreachable, instead of hanging the API request.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+  });
+  const publicBase = config.publicBaseUrl?.replace(/\/+$/, '');
+
+  const signed: Pick<StorageDriver, 'presignPut' | 'presignPost' | 'presignGet'> = {
+    presignPut({ key, contentType, contentLength, expiresIn }: PresignPutInput): PresignedPut {
+      const url = presignUrl({
+        method: 'PUT',
+        url: objectUrl(endpoint, buckets.staging, key, forcePathStyle),
+        expiresIn,
+        // Content-Length is signed too, so storage refuses any other length. The browser sets it itself
+        // (scripts may not), which is why it is not among the headers returned to the client.
+        headers: { 'content-type': contentType, 'content-length': String(contentLength) },
+        credentials,
+        region,
+      });
+      return { method: 'PUT', url, headers: { 'Content-Type': contentType } };
+    },
+
+    presignPost({ key, contentType, maxSize, expiresIn }: PresignPostInput): PresignedPost {
+      const { url, fields } = presignPost({
+        url: bucketUrl(endpoint, buckets.staging, forcePathStyle),
+        bucket: buckets.staging,
+        key,
+        expiresIn,
+        fields: { 'Content-Type': contentType },
+        conditions: postConditions(key, maxSize),
+        credentials,
+        region,
+      });
+      return { method: 'POST', url, fields };
+    },
+
+    presignGet(bucket: Bucket, key: string, { expiresIn, contentDisposition }: PresignGetInput): string {
+      let url = objectUrl(endpoint, buckets[bucket], key, forcePathStyle);
+      if (contentDisposition !== undefined) url += `?response-content-disposition=${uriEncode(contentDisposition)}`;
+      return presignUrl({ method: 'GET', url, expiresIn, credentials, region });
+    },
+  };
+
+  return {
+    kind: 's3',
+    ...(config.presigner === 'aws-sdk' ? sdkPresigner(client, buckets) : signed),
+
+    publicUrl(key: string): string {
+      if (publicBase === undefined) return objectUrl(endpoint, buckets.public, key, forcePathStyle);
+      return `${publicBase}/${key.split('/').map(uriEncode).join('/')}`;
+    },
+
+    async head(bucket: Bucket, key: string): Promise<ObjectHead | null> {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: buckets[bucket], Key: key }));
+        return {
+          size: head.ContentLength ?? 0,
+          ...(head.ContentType !== undefined && { contentType: head.ContentType }),
+          ...(head.ETag !== undefined && { etag: head.ETag }),
+        };
+      } catch (error) {
+        // HEAD responses have no body, so a missing key is just "NotFound" (404).
+        if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return null;
+        throw storageError(error, `HEAD ${buckets[bucket]}/${key}`);
+      }
+    },
+
+    async readStart(bucket: Bucket, key: string, length: number): Promise<Uint8Array> {
+      try {
+        const response = await client.send(
+          new GetObjectCommand({ Bucket: buckets[bucket], Key: key, Range: `bytes=0-${Math.max(length, 1) - 1}` }),
+        );
+        const bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+        return length > 0 ? bytes.subarray(0, length) : new Uint8Array();
+      } catch (error) {
+        // A range of an empty object is unsatisfiable: the object exists, its start is empty.
+        if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) return new Uint8Array();
+        throw storageError(error, `GET ${buckets[bucket]}/${key}`);
+      }
+    },
+
+    async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void> {
+      try {
+        await client.send(
+          new CopyObjectCommand({
+            Bucket: buckets[to.bucket],
+            Key: to.key,
+            // x-amz-copy-source is `bucket/key`, URL-encoded by the caller (the SDK sends it as given).
+            CopySource: `${buckets[from.bucket]}/${from.key.split('/').map(uriEncode).join('/')}`,
+            MetadataDirective: 'REPLACE',
+            ContentType: options.contentType,
+            ...(options.cacheControl !== undefined && { CacheControl: options.cacheControl }),
+            ...(options.contentDisposition !== undefined && { ContentDisposition: options.contentDisposition }),
+          }),
+        );
+      } catch (error) {
+        throw storageError(error, `COPY ${buckets[from.bucket]}/${from.key} -> ${buckets[to.bucket]}/${to.key}`);
+      }
+    },
+
+    async delete(bucket: Bucket, key: string): Promise<void> {
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: buckets[bucket], Key: key }));
+      } catch (error) {
+        throw storageError(error, `DELETE ${buckets[bucket]}/${key}`);
+      }
+    },
+  };
+}
+
+/**
+ * Bucket, exact key, exact Content-Type (added by presignPost from the fields) and a size range.
+ * The lower bound is 1 byte: an empty body is never a file, and the exact size is not bound here
+ * (that is what presigned PUT is for); completion checks the real size against the declared one.
+ * The explicit `eq` on the key keeps it exact even for a key ending in `${filename}`.
+ */
+function postConditions(key: string, maxSize: number): PolicyCondition[] {
+  return [['eq', '$key', key], ['content-length-range', 1, maxSize]];
+}
+
+/** SigV4's UriEncode: all but A-Z a-z 0-9 - _ . ~ percent-encoded (URLSearchParams would write a space as `+`). */
+function uriEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
+  'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EPROTO',
+]);
+
+/** Wraps failures that mean "storage is not there right now" in StorageUnavailableError; others pass as-is. */
+function storageError(error: unknown, operation: string): unknown {
+  if (error instanceof S3ServiceException) {
+    const status = error.$metadata.httpStatusCode ?? 0;
+    return status >= 500 ? new StorageUnavailableError(`${operation}: storage answered ${status} ${error.name}`, { cause: error }) : error;
+  }
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  if (name === 'TimeoutError' || (typeof code === 'string' && NETWORK_ERROR_CODES.has(code))) {
+    return new StorageUnavailableError(`${operation}: storage did not answer (${String(code ?? name)})`, { cause: error });
+  }
+  return error;
+}
+
+/**
+ * The AWS SDK's presigners, for the benchmark's reference server only. They are async, so these methods
+ * return promises behind StorageDriver's synchronous signatures: callers must `await` the result (which
+ * is harmless for the synchronous signer). The SDK packages are loaded on first use, not in production.
+ */
+function sdkPresigner(
+  client: S3Client,
+  buckets: S3DriverConfig['buckets'],
+): Pick<StorageDriver, 'presignPut' | 'presignPost' | 'presignGet'> {
+  const presigners = {
+    async presignPut({ key, contentType, contentLength, expiresIn }: PresignPutInput): Promise<PresignedPut> {
+      const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+      const command = new PutObjectCommand({ Bucket: buckets.staging, Key: key, ContentType: contentType, ContentLength: contentLength });
+      // Without signableHeaders the SDK leaves Content-Type (and Content-Length) unsigned.
+      const url = await getSignedUrl(client, command, { expiresIn, signableHeaders: new Set(['content-type', 'content-length']) });
+      return { method: 'PUT', url, headers: { 'Content-Type': contentType } };
+    },
+    async presignPost({ key, contentType, maxSize, expiresIn }: PresignPostInput): Promise<PresignedPost> {
+      const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post');
+      const { url, fields } = await createPresignedPost(client, {
+        Bucket: buckets.staging,
+        Key: key,
+        Fields: { 'Content-Type': contentType },
+        Conditions: postConditions(key, maxSize),
+        Expires: expiresIn,
+      });
+      return { method: 'POST', url, fields };
+    },
+    async presignGet(bucket: Bucket, key: string, { expiresIn, contentDisposition }: PresignGetInput): Promise<string> {
+      const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+      const command = new GetObjectCommand({
+        Bucket: buckets[bucket],
+        Key: key,
+        ...(contentDisposition !== undefined && { ResponseContentDisposition: contentDisposition }),
+      });
+      return getSignedUrl(client, command, { expiresIn });
+    },
+  };
+  return presigners as unknown as Pick<StorageDriver, 'presignPut' | 'presignPost' | 'presignGet'>;
+}
