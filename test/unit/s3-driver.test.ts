@@ -32,7 +32,7 @@ async function s3Code(response: Response): Promise<string | undefined> {
 
 async function putStaging(name: string, body: Uint8Array<ArrayBuffer>, contentType = 'application/octet-stream'): Promise<string> {
   const k = key(name);
-  const put = driver.presignPut({ key: k, contentType, contentLength: body.length, expiresIn: 60 });
+  const put = await driver.presignPut({ key: k, contentType, contentLength: body.length, expiresIn: 60 });
   const response = await fetch(put.url, { method: put.method, headers: put.headers, body });
   assert.equal(response.status, 200, await response.text());
   written.push({ bucket: 'staging', key: k });
@@ -59,7 +59,7 @@ describe('presigned PUT', () => {
 
   test('storage refuses another length, another type, a tampered signature', async () => {
     const k = key('put-refused');
-    const put = driver.presignPut({ key: k, contentType: 'image/png', contentLength: 100, expiresIn: 60 });
+    const put = await driver.presignPut({ key: k, contentType: 'image/png', contentLength: 100, expiresIn: 60 });
     const attempts: [string, RequestInit][] = [
       ['longer body', { headers: put.headers, body: bytes(101) }],
       ['shorter body', { headers: put.headers, body: bytes(99) }],
@@ -80,7 +80,7 @@ describe('presigned PUT', () => {
 
   test('storage refuses the URL once it has expired', async () => {
     const k = key('put-expired');
-    const put = driver.presignPut({ key: k, contentType: 'image/png', contentLength: 10, expiresIn: 1 });
+    const put = await driver.presignPut({ key: k, contentType: 'image/png', contentLength: 10, expiresIn: 1 });
     await sleep(2100);
     const response = await fetch(put.url, { method: 'PUT', headers: put.headers, body: bytes(10) });
     assert.equal(response.status, 403);
@@ -92,7 +92,7 @@ describe('presigned PUT', () => {
 describe('presigned POST', () => {
   test('a form within the limit lands in staging with its Content-Type', async () => {
     const k = key('post');
-    const post = driver.presignPost({ key: k, contentType: 'image/jpeg', maxSize: 64, expiresIn: 60 });
+    const post = await driver.presignPost({ key: k, contentType: 'image/jpeg', maxSize: 64, expiresIn: 60 });
     const response = await fetch(post.url, { method: 'POST', body: postForm(post, bytes(64)) });
     assert.equal(response.status, 204, await response.text());
     written.push({ bucket: 'staging', key: k });
@@ -103,7 +103,7 @@ describe('presigned POST', () => {
 
   test('storage refuses a file over the maximum, an empty file, another type or key', async () => {
     const k = key('post-refused');
-    const post = driver.presignPost({ key: k, contentType: 'image/jpeg', maxSize: 64, expiresIn: 60 });
+    const post = await driver.presignPost({ key: k, contentType: 'image/jpeg', maxSize: 64, expiresIn: 60 });
     const cases: [string, FormData, number, string][] = [
       ['over the maximum', postForm(post, bytes(65)), 400, 'EntityTooLarge'],
       ['empty', postForm(post, new Uint8Array()), 400, 'EntityTooSmall'],
@@ -173,7 +173,7 @@ describe('private downloads', () => {
     written.push({ bucket: 'private', key: k });
 
     const disposition = `attachment; filename="report (final).pdf"; filename*=UTF-8''r%C3%A9port%20(final).pdf`;
-    const signed = await fetch(driver.presignGet('private', k, { expiresIn: 60, contentDisposition: disposition }));
+    const signed = await fetch(await driver.presignGet('private', k, { expiresIn: 60, contentDisposition: disposition }));
     assert.equal(signed.status, 200);
     assert.equal(signed.headers.get('content-disposition'), disposition);
     assert.equal(signed.headers.get('content-type'), 'application/pdf');

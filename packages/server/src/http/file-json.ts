@@ -15,11 +15,11 @@ export interface FileJson {
   url: string;
 }
 
-export function fileJson({ storage, config }: Services, file: FileRecord): FileJson {
+export async function fileJson({ storage, config }: Services, file: FileRecord): Promise<FileJson> {
   const url =
     file.visibility === 'public'
       ? storage.publicUrl(file.key)
-      : storage.presignGet('private', file.key, {
+      : await storage.presignGet('private', file.key, {
           expiresIn: config.downloadExpiresIn,
           contentDisposition: contentDisposition('attachment', file.filename),
         });

@@ -23,13 +23,13 @@ export function fileRoutes(app: Hono<Env>, services: Services): void {
     const files = await services.store.listFiles(c.get('user').id, { limit: limit + 1, ...(before && { before }) });
     const page = files.slice(0, limit);
     return c.json({
-      files: page.map((f) => fileJson(services, f)),
+      files: await Promise.all(page.map((f) => fileJson(services, f))),
       next: files.length > limit ? page[page.length - 1]!.id : null,
     });
   });
 
   app.get('/v1/files/:id', async (c) => {
-    return c.json(fileJson(services, await ownFile(services, c.get('user').id, idParam(c, 'file'))));
+    return c.json(await fileJson(services, await ownFile(services, c.get('user').id, idParam(c, 'file'))));
   });
 
   // Object first, then record: a failure in between leaves a record whose delete can be retried,

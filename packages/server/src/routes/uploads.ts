@@ -36,7 +36,7 @@ export function uploadRoutes(app: Hono<Env>, services: Services): void {
 
   app.post('/v1/uploads/:id/complete', async (c) => {
     const file = await completeUpload(services, c.get('user').id, idParam(c, 'upload'));
-    return c.json(fileJson(services, file));
+    return c.json(await fileJson(services, file));
   });
 
   // Abort: the staged bytes (if any) are deleted; a finished upload cannot be aborted (delete the file).

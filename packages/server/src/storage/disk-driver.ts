@@ -90,6 +90,10 @@ export class DiskStorageError extends Error {
 
 export interface DiskDriver extends StorageDriver {
   readonly kind: 'disk';
+  // The disk driver always signs synchronously.
+  presignPut(input: PresignPutInput): PresignedPut;
+  presignPost(input: PresignPostInput): PresignedPost;
+  presignGet(bucket: Bucket, key: string, input: PresignGetInput): string;
   /** Endpoint URL the driver signs for. */
   readonly baseUrl: string;
   readonly region: string;

@@ -251,9 +251,8 @@ function storageError(error: unknown, operation: string): unknown {
 }
 
 /**
- * The AWS SDK's presigners, for the benchmark's reference server only. They are async, so these methods
- * return promises behind StorageDriver's synchronous signatures: callers must `await` the result (which
- * is harmless for the synchronous signer). The SDK packages are loaded on first use, not in production.
+ * The AWS SDK's presigners, for the benchmark's reference server only (they are async). The SDK
+ * packages are loaded on first use, never in production.
  */
 function sdkPresigner(
   client: S3Client,
@@ -288,5 +287,5 @@ function sdkPresigner(
       return getSignedUrl(client, command, { expiresIn });
     },
   };
-  return presigners as unknown as Pick<StorageDriver, 'presignPut' | 'presignPost' | 'presignGet'>;
+  return presigners;
 }

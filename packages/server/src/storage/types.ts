@@ -6,8 +6,9 @@
  * - `public`:  verified files of public routes, served as-is (CDN-ready, immutable cache headers).
  * - `private`: verified files of private routes, read only through short-lived signed GETs.
  *
- * Presigning is synchronous and pure (the hot path of create-upload); everything that talks to
- * the backend is async. Multipart (create/presignPart/list/complete) will be added beside these.
+ * Presigning is pure and, with Upfront's own signer, synchronous (the hot path of create-upload);
+ * it may return a promise so a driver can use an async signer (the benchmark's AWS SDK reference).
+ * Everything that talks to the backend is async. Multipart (create/presignPart/list/complete) will be added beside these.
  */
 export type Bucket = 'staging' | 'public' | 'private';
 
@@ -68,11 +69,11 @@ export interface ObjectRef {
 export interface StorageDriver {
   readonly kind: 'disk' | 's3';
   /** Presigned PUT into the staging bucket. */
-  presignPut(input: PresignPutInput): PresignedPut;
+  presignPut(input: PresignPutInput): PresignedPut | Promise<PresignedPut>;
   /** Presigned POST policy into the staging bucket. */
-  presignPost(input: PresignPostInput): PresignedPost;
+  presignPost(input: PresignPostInput): PresignedPost | Promise<PresignedPost>;
   /** Short-lived signed GET of any bucket's object. */
-  presignGet(bucket: Bucket, key: string, input: PresignGetInput): string;
+  presignGet(bucket: Bucket, key: string, input: PresignGetInput): string | Promise<string>;
   /** Unsigned URL of an object in the public bucket. */
   publicUrl(key: string): string;
   /** Size and type of an object, or null when it does not exist. */

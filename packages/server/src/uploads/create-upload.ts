@@ -91,6 +91,6 @@ export async function createUpload(services: Services, userId: string, body: unk
   });
   const signed = { key, contentType, expiresIn: route.expiresIn };
   return route.strategy === 'put'
-    ? { upload, put: services.storage.presignPut({ ...signed, contentLength: size }) }
-    : { upload, post: services.storage.presignPost({ ...signed, maxSize: size }) };
+    ? { upload, put: await services.storage.presignPut({ ...signed, contentLength: size }) }
+    : { upload, post: await services.storage.presignPost({ ...signed, maxSize: size }) };
 }
