@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { ObjectChangedError } from './errors.ts';
 import { bucketUrl, objectUrl, presignPost, presignUrl, type Credentials } from './sigv4.ts';
 import type {
   Bucket,
@@ -24,8 +25,12 @@ import type {
   PresignGetInput,
   PresignPostInput,
   PresignPutInput,
+  ReadOptions,
   StorageDriver,
 } from './types.ts';
+
+/** ETag of an empty object: MD5 of no bytes. */
+const EMPTY_ETAG = '"d41d8cd98f00b204e9800998ecf8427e"';
 
 export interface DiskDriverConfig {
   /** Objects under `<dataDir>/objects/<bucket>/<key>`, metadata beside them under `<dataDir>/meta/`. */
@@ -65,6 +70,8 @@ export interface WriteLimits {
   maxSize: number;
   /** Base64 MD5 the bytes must have (from Content-MD5). */
   contentMd5?: string;
+  /** Quoted hex MD5 (ETag) the bytes must have, else ObjectChangedError: a conditional copy. */
+  etag?: string;
 }
 
 export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -263,6 +270,9 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       if (limits.contentMd5 !== undefined && digest.toString('base64') !== limits.contentMd5) {
         throw new DiskStorageError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
+      if (limits.etag !== undefined && `"${digest.toString('hex')}"` !== limits.etag) {
+        throw new ObjectChangedError(`the source of ${bucket}/${key} changed`);
+      }
       await handle.datasync(); // the rename must never publish bytes that a crash could still lose
       await handle.close();
       closed = true;
@@ -389,16 +399,29 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       return { size, contentType, ...(etag !== undefined && { etag }) };
     },
 
-    async readStart(bucket: Bucket, key: string, length: number): Promise<Uint8Array> {
+    async readStart(bucket: Bucket, key: string, length: number, { ifMatch }: ReadOptions = {}): Promise<Uint8Array> {
       const opened = await openObject(bucket, key);
       if (!opened) throw new DiskStorageError('NoSuchKey', `There is no object ${bucket}/${key}.`);
-      const chunks: Uint8Array[] = [];
-      if (length > 0 && opened.object.size > 0) {
-        const body = opened.body({ start: 0, end: Math.min(length, opened.object.size) - 1 });
-        for await (const chunk of chunksOf(body)) chunks.push(chunk);
-      } else {
+      const { size } = opened.object;
+      if (size === 0) {
         await opened.close();
+        if (ifMatch !== undefined && ifMatch !== EMPTY_ETAG) throw new ObjectChangedError(`${bucket}/${key} changed`);
+        return new Uint8Array(0);
       }
+      // With ifMatch, hash the whole open file: its ETag is the MD5 of exactly the bytes read here,
+      // whatever a concurrent write does to the sidecar.
+      const end = ifMatch === undefined ? Math.min(length, size) - 1 : size - 1;
+      const md5 = createHash('md5');
+      const chunks: Uint8Array[] = [];
+      let kept = 0;
+      for await (const chunk of chunksOf(opened.body({ start: 0, end }))) {
+        if (ifMatch !== undefined) md5.update(chunk);
+        if (kept < length) {
+          chunks.push(chunk.subarray(0, length - kept));
+          kept += Math.min(chunk.byteLength, length - kept);
+        }
+      }
+      if (ifMatch !== undefined && `"${md5.digest('hex')}"` !== ifMatch) throw new ObjectChangedError(`${bucket}/${key} changed`);
       return new Uint8Array(Buffer.concat(chunks));
     },
 
@@ -407,7 +430,8 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       if (!source) throw new DiskStorageError('NoSuchKey', `There is no object ${from.bucket}/${from.key} to copy.`);
       const { size } = source.object;
       const body = size > 0 ? source.body({ start: 0, end: size - 1 }) : emptyAfter(source.close());
-      await writeObject(to.bucket, to.key, body, options, { minSize: size, maxSize: size });
+      const { ifMatch, ...metadata } = options;
+      await writeObject(to.bucket, to.key, body, metadata, { minSize: size, maxSize: size, ...(ifMatch !== undefined && { etag: ifMatch }) });
     },
 
     async delete(bucket: Bucket, key: string): Promise<void> {

@@ -14,6 +14,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { ObjectChangedError } from './errors.ts';
 import { bucketUrl, objectUrl, presignPost, presignUrl, type Credentials, type PolicyCondition } from './sigv4.ts';
 import type {
   Bucket,
@@ -26,6 +27,7 @@ import type {
   PresignPostInput,
   PresignPutInput,
   StorageDriver,
+  ReadOptions,
 } from './types.ts';
 
 export interface S3DriverConfig {
@@ -174,35 +176,54 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
       }
     },
 
-    async readStart(bucket: Bucket, key: string, length: number): Promise<Uint8Array> {
+    async readStart(bucket: Bucket, key: string, length: number, { ifMatch }: ReadOptions = {}): Promise<Uint8Array> {
       try {
         const response = await client.send(
-          new GetObjectCommand({ Bucket: buckets[bucket], Key: key, Range: `bytes=0-${Math.max(length, 1) - 1}` }),
+          new GetObjectCommand({
+            Bucket: buckets[bucket],
+            Key: key,
+            Range: `bytes=0-${Math.max(length, 1) - 1}`,
+            ...(ifMatch !== undefined && { IfMatch: ifMatch }),
+          }),
         );
         const bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
         return length > 0 ? bytes.subarray(0, length) : new Uint8Array();
       } catch (error) {
         // A range of an empty object is unsatisfiable: the object exists, its start is empty.
         if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) return new Uint8Array();
+        if (isPreconditionFailed(error)) throw new ObjectChangedError(`${buckets[bucket]}/${key} changed`);
         throw storageError(error, `GET ${buckets[bucket]}/${key}`);
       }
     },
 
     async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void> {
-      try {
-        await client.send(
-          new CopyObjectCommand({
-            Bucket: buckets[to.bucket],
-            Key: to.key,
-            // x-amz-copy-source is `bucket/key`, URL-encoded by the caller (the SDK sends it as given).
-            CopySource: `${buckets[from.bucket]}/${from.key.split('/').map(uriEncode).join('/')}`,
-            MetadataDirective: 'REPLACE',
-            ContentType: options.contentType,
-            ...(options.cacheControl !== undefined && { CacheControl: options.cacheControl }),
-            ...(options.contentDisposition !== undefined && { ContentDisposition: options.contentDisposition }),
-          }),
+      const command = new CopyObjectCommand({
+        Bucket: buckets[to.bucket],
+        Key: to.key,
+        // x-amz-copy-source is `bucket/key`, URL-encoded by the caller (the SDK sends it as given).
+        CopySource: `${buckets[from.bucket]}/${from.key.split('/').map(uriEncode).join('/')}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: options.contentType,
+        ...(options.cacheControl !== undefined && { CacheControl: options.cacheControl }),
+        ...(options.contentDisposition !== undefined && { ContentDisposition: options.contentDisposition }),
+        ...(options.ifMatch !== undefined && { CopySourceIfMatch: options.ifMatch }),
+      });
+      if (options.ifMatch !== undefined) {
+        // Ceph RGW (measured on 16.2) ignores x-amz-copy-source-if-match and honours only its older
+        // name, x-amz-copy-if-match; other stores ignore the extra header.
+        const etag = options.ifMatch;
+        command.middlewareStack.add(
+          (next) => async (args) => {
+            (args.request as { headers: Record<string, string> }).headers['x-amz-copy-if-match'] = etag;
+            return next(args);
+          },
+          { step: 'build', name: 'rgwCopyIfMatch' },
         );
+      }
+      try {
+        await client.send(command);
       } catch (error) {
+        if (isPreconditionFailed(error)) throw new ObjectChangedError(`${buckets[from.bucket]}/${from.key} changed`);
         throw storageError(error, `COPY ${buckets[from.bucket]}/${from.key} -> ${buckets[to.bucket]}/${to.key}`);
       }
     },
@@ -248,6 +269,10 @@ function storageError(error: unknown, operation: string): unknown {
     return new StorageUnavailableError(`${operation}: storage did not answer (${String(code ?? name)})`, { cause: error });
   }
   return error;
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412;
 }
 
 /**

@@ -59,6 +59,13 @@ export interface CopyOptions {
   contentType: string;
   cacheControl?: string;
   contentDisposition?: string;
+  /** Copy only if the source's ETag is this one; else throw ObjectChangedError and write nothing. */
+  ifMatch?: string;
+}
+
+export interface ReadOptions {
+  /** Read only if the object's ETag is this one; else throw ObjectChangedError. */
+  ifMatch?: string;
 }
 
 export interface ObjectRef {
@@ -79,7 +86,7 @@ export interface StorageDriver {
   /** Size and type of an object, or null when it does not exist. */
   head(bucket: Bucket, key: string): Promise<ObjectHead | null>;
   /** The first `length` bytes (fewer if the object is smaller); for magic-byte sniffing. */
-  readStart(bucket: Bucket, key: string, length: number): Promise<Uint8Array>;
+  readStart(bucket: Bucket, key: string, length: number, options?: ReadOptions): Promise<Uint8Array>;
   /** Server-side copy, replacing metadata with `options`. Idempotent. */
   copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void>;
   /** Delete; a missing object is not an error. */

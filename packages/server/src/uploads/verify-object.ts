@@ -1,5 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type';
-import type { StorageDriver } from '../storage/types.ts';
+import type { ObjectHead, StorageDriver } from '../storage/types.ts';
 import type { UploadRecord } from '../store/types.ts';
 import type { ErrorCode } from '../http/problem.ts';
 
@@ -21,16 +21,17 @@ export type Verdict = { ok: true; contentType: string } | { ok: false; rejection
 export async function verifyObject(
   storage: StorageDriver,
   upload: UploadRecord,
-  stagedSize: number,
+  staged: ObjectHead,
   allowedTypes: string[],
 ): Promise<Verdict> {
-  if (stagedSize !== upload.size) {
+  if (staged.size !== upload.size) {
     return reject(
       'size_mismatch',
-      `Storage received ${stagedSize} bytes but the upload declared ${upload.size}; the file may have been truncated or changed. Upload it again.`,
+      `Storage received ${staged.size} bytes but the upload declared ${upload.size}; the file may have been truncated or changed. Upload it again.`,
     );
   }
-  const head = await storage.readStart('staging', upload.key, SNIFF_BYTES);
+  // Bound to the ETag of the head: if the object is overwritten meanwhile, ObjectChangedError.
+  const head = await storage.readStart('staging', upload.key, SNIFF_BYTES, staged.etag !== undefined ? { ifMatch: staged.etag } : {});
   const detected = (await fileTypeFromBuffer(head))?.mime;
   if (detected !== upload.contentType) {
     const seen = detected ? `looks like ${detected}` : 'is not a recognisable file of that type';
