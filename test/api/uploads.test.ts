@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Bucket } from '@upfront/server';
 import { startIdp, type Idp } from '../support/idp.ts';
+import { postgresSchema } from '../support/postgres.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type Driver, type TestServer } from '../support/server.ts';
 import { sendToStorage, storageErrorCode, type CreatedUpload } from '../support/transfer.ts';
@@ -32,22 +33,32 @@ async function problem(res: Response, status: number, code: string): Promise<voi
   assert.ok(parsed.detail.length > 20, 'the detail says what to do');
 }
 
-for (const driver of ['disk', 's3'] as Driver[]) {
-  describe(`uploads on ${driver}`, () => {
+const setups: { driver: Driver; database: 'sqlite' | 'postgres' }[] = [
+  { driver: 'disk', database: 'sqlite' },
+  { driver: 's3', database: 'sqlite' },
+  { driver: 'disk', database: 'postgres' },
+];
+
+for (const { driver, database } of setups) {
+  describe(`uploads on ${driver} with ${database}`, () => {
     let server: TestServer;
     let idp: Idp;
+    let pgSchema: Awaited<ReturnType<typeof postgresSchema>> | undefined;
     let alice: string;
     let bob: string;
 
     before(async () => {
       idp = await startIdp();
-      server = await startTestServer({ driver, routes: { ...routes('put'), ...routes('post') }, env: idp.env });
+      if (database === 'postgres') pgSchema = await postgresSchema();
+      const env = { ...idp.env, ...(pgSchema && { DATABASE_URL: pgSchema.url }) };
+      server = await startTestServer({ driver, routes: { ...routes('put'), ...routes('post') }, env });
       alice = await server.token(`alice-${randomUUID().slice(0, 8)}`);
       bob = await server.token(`bob-${randomUUID().slice(0, 8)}`);
     });
     after(async () => {
       await server?.close();
       await idp?.close();
+      await pgSchema?.drop();
     });
 
     const create = (token: string, body: unknown) => server.api('/v1/uploads', { token, json: body });
