@@ -1,12 +1,7 @@
 /** Sends bytes to storage exactly as a browser would with the API's signed instruction. */
-export interface CreatedUpload {
-  id: string;
-  key: string;
-  strategy: 'put' | 'post';
-  expiresAt: string;
-  put?: { method: 'PUT'; url: string; headers: Record<string, string> };
-  post?: { method: 'POST'; url: string; fields: Record<string, string> };
-}
+import type { CreatedUpload } from '@upfront/client';
+
+export type { CreatedUpload };
 
 export async function sendToStorage(upload: CreatedUpload, bytes: Uint8Array, contentType: string): Promise<Response> {
   if (upload.put) {

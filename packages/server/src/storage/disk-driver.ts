@@ -14,7 +14,8 @@ import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile 
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ObjectChangedError } from './errors.ts';
-import { bucketUrl, objectUrl, presignPost, presignUrl, type Credentials } from './sigv4.ts';
+import { createPresigner } from './presigner.ts';
+import { objectUrl, type Credentials } from './sigv4.ts';
 import type {
   Bucket,
   CopyOptions,
@@ -179,6 +180,7 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
   const region = config.region ?? 'local';
   const baseUrl = config.baseUrl.replace(/\/+$/, '');
   const credentials: Credentials = { accessKeyId: DISK_ACCESS_KEY_ID, secretAccessKey: config.secret };
+  const presigner = createPresigner({ endpoint: baseUrl, forcePathStyle: true, credentials, region, bucketName: (bucket) => bucket });
   const root = path.resolve(config.dataDir);
   const tmpDir = path.join(root, 'tmp');
 
@@ -347,44 +349,18 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     writeObject,
     openObject,
 
-    presignPut({ key, contentType, contentLength, expiresIn }: PresignPutInput): PresignedPut {
-      filePath('objects', 'staging', key);
-      const url = presignUrl({
-        method: 'PUT',
-        url: objectUrl(baseUrl, 'staging', key, true),
-        expiresIn,
-        // Content-Length is signed too; HTTP clients send it themselves (browsers refuse to let scripts set it).
-        headers: { 'content-type': contentType, 'content-length': String(contentLength) },
-        credentials,
-        region,
-      });
-      return { method: 'PUT', url, headers: { 'Content-Type': contentType } };
+    // Keys are checked like the endpoint checks them, so nothing is signed that could not be stored.
+    presignPut(input: PresignPutInput): PresignedPut {
+      filePath('objects', 'staging', input.key);
+      return presigner.presignPut(input);
     },
-
-    presignPost({ key, contentType, maxSize, expiresIn }: PresignPostInput): PresignedPost {
-      filePath('objects', 'staging', key);
-      const { url, fields } = presignPost({
-        url: bucketUrl(baseUrl, 'staging', true),
-        bucket: 'staging',
-        key,
-        expiresIn,
-        // presignPost adds exact bucket, key and Content-Type conditions; the explicit `eq` on the key keeps it
-        // exact even for a key ending in `${filename}` (which presignPost would turn into a prefix).
-        // The lower bound is 1 byte: an empty body is never a file, and the exact size is not known here.
-        fields: { 'Content-Type': contentType },
-        conditions: [['eq', '$key', key], ['content-length-range', 1, maxSize]],
-        credentials,
-        region,
-      });
-      return { method: 'POST', url, fields };
+    presignPost(input: PresignPostInput): PresignedPost {
+      filePath('objects', 'staging', input.key);
+      return presigner.presignPost(input);
     },
-
-    presignGet(bucket: Bucket, key: string, { expiresIn, contentDisposition }: PresignGetInput): string {
+    presignGet(bucket: Bucket, key: string, input: PresignGetInput): string {
       filePath('objects', bucket, key);
-      let url = objectUrl(baseUrl, bucket, key, true);
-      // Percent-encoded by hand: URLSearchParams would write spaces as `+`, which SigV4 reads as a plus.
-      if (contentDisposition !== undefined) url += `?response-content-disposition=${queryEncode(contentDisposition)}`;
-      return presignUrl({ method: 'GET', url, expiresIn, credentials, region });
+      return presigner.presignGet(bucket, key, input);
     },
 
     publicUrl(key: string): string {
@@ -474,10 +450,6 @@ function fileStream(handle: FileHandle, range: { start: number; end: number }): 
       await handle.close();
     },
   });
-}
-
-function queryEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Chunks of a web stream or any async iterable; a stream left early is cancelled (closing its source). */

@@ -15,7 +15,8 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { ObjectChangedError } from './errors.ts';
-import { bucketUrl, objectUrl, presignPost, presignUrl, type Credentials, type PolicyCondition } from './sigv4.ts';
+import { createPresigner, postConditions } from './presigner.ts';
+import { objectUrl, uriEncode, type Credentials } from './sigv4.ts';
 import type {
   Bucket,
   CopyOptions,
@@ -116,41 +117,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
   });
   const publicBase = config.publicBaseUrl?.replace(/\/+$/, '');
 
-  const signed: Pick<StorageDriver, 'presignPut' | 'presignPost' | 'presignGet'> = {
-    presignPut({ key, contentType, contentLength, expiresIn }: PresignPutInput): PresignedPut {
-      const url = presignUrl({
-        method: 'PUT',
-        url: objectUrl(endpoint, buckets.staging, key, forcePathStyle),
-        expiresIn,
-        // Content-Length is signed too, so storage refuses any other length. The browser sets it itself
-        // (scripts may not), which is why it is not among the headers returned to the client.
-        headers: { 'content-type': contentType, 'content-length': String(contentLength) },
-        credentials,
-        region,
-      });
-      return { method: 'PUT', url, headers: { 'Content-Type': contentType } };
-    },
-
-    presignPost({ key, contentType, maxSize, expiresIn }: PresignPostInput): PresignedPost {
-      const { url, fields } = presignPost({
-        url: bucketUrl(endpoint, buckets.staging, forcePathStyle),
-        bucket: buckets.staging,
-        key,
-        expiresIn,
-        fields: { 'Content-Type': contentType },
-        conditions: postConditions(key, maxSize),
-        credentials,
-        region,
-      });
-      return { method: 'POST', url, fields };
-    },
-
-    presignGet(bucket: Bucket, key: string, { expiresIn, contentDisposition }: PresignGetInput): string {
-      let url = objectUrl(endpoint, buckets[bucket], key, forcePathStyle);
-      if (contentDisposition !== undefined) url += `?response-content-disposition=${uriEncode(contentDisposition)}`;
-      return presignUrl({ method: 'GET', url, expiresIn, credentials, region });
-    },
-  };
+  const signed = createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName: (bucket) => buckets[bucket] });
 
   return {
     kind: 's3',
@@ -236,21 +203,6 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
       }
     },
   };
-}
-
-/**
- * Bucket, exact key, exact Content-Type (added by presignPost from the fields) and a size range.
- * The lower bound is 1 byte: an empty body is never a file, and the exact size is not bound here
- * (that is what presigned PUT is for); completion checks the real size against the declared one.
- * The explicit `eq` on the key keeps it exact even for a key ending in `${filename}`.
- */
-function postConditions(key: string, maxSize: number): PolicyCondition[] {
-  return [['eq', '$key', key], ['content-length-range', 1, maxSize]];
-}
-
-/** SigV4's UriEncode: all but A-Z a-z 0-9 - _ . ~ percent-encoded (URLSearchParams would write a space as `+`). */
-function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 const NETWORK_ERROR_CODES = new Set([

@@ -29,7 +29,7 @@ const SUB_DELIMS = /[!'()*]/g;
 const hexEscape = (c: string): string => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
 
 /** SigV4's UriEncode: every byte but A-Z a-z 0-9 - _ . ~ percent-encoded (the SDK's escapeUri). */
-function uriEncode(value: string): string {
+export function uriEncode(value: string): string {
   return UNRESERVED.test(value) ? value : encodeURIComponent(value).replace(SUB_DELIMS, hexEscape);
 }
 

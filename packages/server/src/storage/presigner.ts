@@ -1,0 +1,70 @@
+/**
+ * Upfront's signed requests for one S3-shaped endpoint — presigned PUT, POST policy and GET into the
+ * three buckets — shared by the s3 driver and the disk driver (whose endpoint verifies real SigV4).
+ */
+import { bucketUrl, objectUrl, presignPost, presignUrl, uriEncode, type Credentials } from './sigv4.ts';
+import type { Bucket, PresignedPost, PresignedPut, PresignGetInput, PresignPostInput, PresignPutInput } from './types.ts';
+
+export interface PresignTarget {
+  endpoint: string;
+  forcePathStyle: boolean;
+  credentials: Credentials;
+  region: string;
+  bucketName(bucket: Bucket): string;
+}
+
+export interface Presigner {
+  presignPut(input: PresignPutInput): PresignedPut;
+  presignPost(input: PresignPostInput): PresignedPost;
+  presignGet(bucket: Bucket, key: string, input: PresignGetInput): string;
+}
+
+export function createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName }: PresignTarget): Presigner {
+  const staging = bucketName('staging');
+  return {
+    presignPut({ key, contentType, contentLength, expiresIn }) {
+      const url = presignUrl({
+        method: 'PUT',
+        url: objectUrl(endpoint, staging, key, forcePathStyle),
+        expiresIn,
+        // Content-Length is signed too, so storage refuses any other length. The browser sets it itself
+        // (scripts may not), which is why it is not among the headers returned to the client.
+        headers: { 'content-type': contentType, 'content-length': String(contentLength) },
+        credentials,
+        region,
+      });
+      return { method: 'PUT', url, headers: { 'Content-Type': contentType } };
+    },
+
+    presignPost({ key, contentType, maxSize, expiresIn }) {
+      const { url, fields } = presignPost({
+        url: bucketUrl(endpoint, staging, forcePathStyle),
+        bucket: staging,
+        key,
+        expiresIn,
+        fields: { 'Content-Type': contentType },
+        conditions: postConditions(key, maxSize),
+        credentials,
+        region,
+      });
+      return { method: 'POST', url, fields };
+    },
+
+    presignGet(bucket, key, { expiresIn, contentDisposition }) {
+      let url = objectUrl(endpoint, bucketName(bucket), key, forcePathStyle);
+      // Percent-encoded by hand: URLSearchParams would write a space as `+`, which SigV4 reads as a plus.
+      if (contentDisposition !== undefined) url += `?response-content-disposition=${uriEncode(contentDisposition)}`;
+      return presignUrl({ method: 'GET', url, expiresIn, credentials, region });
+    },
+  };
+}
+
+/**
+ * Exact bucket, key and Content-Type (presignPost adds them from the fields) and a size range. The
+ * explicit `eq` on the key keeps it exact even for a key ending in `${filename}` (which presignPost
+ * would turn into a prefix). The lower bound is 1 byte: an empty body is never a file; the exact size
+ * cannot be bound in a POST policy, so completion checks the real size against the declared one.
+ */
+export function postConditions(key: string, maxSize: number): [['eq', '$key', string], ['content-length-range', number, number]] {
+  return [['eq', '$key', key], ['content-length-range', 1, maxSize]];
+}
