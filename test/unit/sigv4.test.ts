@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
-  bucketUrl, objectUrl, presignPost, presignUrl, verifyPostPolicy, verifyPresignedRequest,
+  bucketUrl, objectUrl, presignPost, presignUrl,
   type Credentials, type PolicyCondition,
 } from '../../packages/server/src/storage/sigv4.ts';
+import { verifyPostPolicy, verifyPresignedRequest } from '../../packages/server/src/storage/sigv4-verify.ts';
 import { sdkPresignPost, sdkPresignUrl, type ClientConfig, type SdkRequest } from '../support/sdk-vectors.ts';
 
 const KEY: Credentials = { accessKeyId: 'AKIAUPFRONTTEST', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
