@@ -5,7 +5,7 @@
  * stack (node:http, @hono/node-server, Hono) answering a canned create-upload reply after parsing the
  * body — what a server doing no work at all would reach. Prints its URL.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@upfront/server';
@@ -18,11 +18,12 @@ import type { AddressInfo } from 'node:net';
 const mode = process.argv[2] ?? 'upfront';
 if (mode === 'floor') await serveFloor();
 const presigner = mode === 'aws-sdk' ? 'aws-sdk' : 'upfront';
+const dataDir = mkdtempSync(join(tmpdir(), 'upfront-bench-'));
 const config = loadConfig({
   mode: 'dev',
   file: new URL('../upfront.config.json', import.meta.url).pathname,
   env: {
-    UPFRONT_DATA_DIR: mkdtempSync(join(tmpdir(), 'upfront-bench-')),
+    UPFRONT_DATA_DIR: dataDir,
     STORAGE_DRIVER: 's3',
     S3_ENDPOINT: 'http://127.0.0.1:7480',
     S3_REGION: 'us-east-1',
@@ -38,7 +39,12 @@ if (config.storage.driver !== 's3') throw new Error('bench server expects the s3
 config.storage.presigner = presigner;
 const server = await serve(config, { port: 0 });
 process.stdout.write(`${server.url}\n`);
-process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  void server.close().then(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+});
 
 async function serveFloor(): Promise<never> {
   const app = new Hono();
