@@ -3,7 +3,6 @@ import type { User } from '../auth/authenticate.ts';
 import { ApiError } from './problem.ts';
 
 export type Env = { Variables: { user: User } };
-export type AppContext = Context<Env>;
 
 /** The request's JSON body; a malformed body is the client's mistake, said plainly. */
 export async function readJson(c: Context): Promise<unknown> {

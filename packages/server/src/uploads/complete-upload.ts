@@ -9,7 +9,7 @@ import { isActiveContent } from './content-types.ts';
 import { contentDisposition } from './filename.ts';
 import { verifyObject, type Rejection } from './verify-object.ts';
 
-export const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 const PRIVATE_CACHE_CONTROL = 'private, max-age=0, no-store';
 // The staged object is bound to the ETag that was verified; if it is overwritten meanwhile (the
 // signed request is still valid), verification starts again, a few times at most.

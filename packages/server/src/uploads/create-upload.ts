@@ -26,7 +26,7 @@ function field(body: Record<string, unknown>, name: string, type: 'string' | 'nu
   return value;
 }
 
-export function findRoute(services: Services, name: unknown): RouteConfig {
+function findRoute(services: Services, name: unknown): RouteConfig {
   const route = typeof name === 'string' ? services.config.routes[name] : undefined;
   if (!route) {
     const names = Object.keys(services.config.routes).join(', ');
