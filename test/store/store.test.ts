@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { FinishUploadError } from '../../packages/server/src/store/kysely-store.ts';
+import { FinishUploadError } from '../../packages/server/src/store/errors.ts';
 import { latestSchemaVersion } from '../../packages/server/src/store/migrations.ts';
 import { openStore } from '../../packages/server/src/store/open-store.ts';
 import type { MetadataStore, NewFile, NewUpload, UploadRecord } from '../../packages/server/src/store/types.ts';

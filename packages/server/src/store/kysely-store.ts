@@ -3,6 +3,7 @@
  * compare-and-set statement or one write transaction (see `inWriteTransaction`).
  */
 import type { Kysely, Selectable } from 'kysely';
+import { FinishUploadError } from './errors.ts';
 import { inWriteTransaction, migrate } from './migrations.ts';
 import type { FilesTable, StoreDatabase, StoreDialect, UploadsTable } from './migrations.ts';
 import type {
@@ -17,19 +18,6 @@ import type {
 
 const defaultListLimit = 50;
 const maxListLimit = 200;
-
-export type FinishUploadFailure = 'upload_not_found' | 'user_mismatch' | 'file_deleted';
-
-/** Why finishUpload refused to record a file; nothing was written. */
-export class FinishUploadError extends Error {
-  override readonly name = 'FinishUploadError';
-  constructor(
-    readonly reason: FinishUploadFailure,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface KyselyStoreOptions {
   dialect: StoreDialect;

@@ -70,6 +70,8 @@ export interface MetadataStore {
   /**
    * One transaction: insert the file (unless one exists for this upload) and set the upload to
    * `ready` with its fileId. Idempotent: a second call returns the file recorded by the first.
+   * Throws FinishUploadError (store/errors.ts), writing nothing, when the upload is missing, belongs to
+   * another user, or its file was already recorded and then deleted.
    */
   finishUpload(file: NewFile): Promise<FileRecord>;
   getFile(id: string): Promise<FileRecord | undefined>;

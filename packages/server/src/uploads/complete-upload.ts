@@ -3,7 +3,7 @@ import { ApiError } from '../http/problem.ts';
 import type { Services } from '../services.ts';
 import { ObjectChangedError } from '../storage/errors.ts';
 import type { ObjectHead } from '../storage/types.ts';
-import { FinishUploadError } from '../store/kysely-store.ts';
+import { FinishUploadError } from '../store/errors.ts';
 import type { FileRecord, UploadRecord } from '../store/types.ts';
 import { isActiveContent } from './content-types.ts';
 import { contentDisposition } from './filename.ts';
