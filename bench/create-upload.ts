@@ -60,7 +60,7 @@ async function tokenFor(url: URL): Promise<string> {
 }
 
 /** Requests per second over `seconds`, with CONCURRENCY requests in flight. */
-export async function load(base: string, seconds: number): Promise<number> {
+async function load(base: string, seconds: number): Promise<number> {
   const url = new URL(base);
   const token = await tokenFor(url);
   const body = JSON.stringify({ route: 'image', filename: 'photo.jpg', contentType: 'image/jpeg', size: 1_234_567 });

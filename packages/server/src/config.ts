@@ -164,6 +164,15 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** The s3 driver's settings; a missing or malformed one is a configuration error like any other. */
+function s3Config(env: Env): S3DriverConfig {
+  try {
+    return s3ConfigFromEnv(env);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 export interface LoadConfigOptions {
   env?: Env;
   /** Path of the JSON config file; default `UPFRONT_CONFIG` or `./upfront.config.json` if it exists. */
@@ -216,7 +225,7 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     mode,
     dataDir,
     databaseUrl: env.DATABASE_URL || `sqlite:${resolve(dataDir, 'upfront.db')}`,
-    storage: driver === 's3' ? { driver: 's3', ...s3ConfigFromEnv(env) } : { driver: 'disk', secret: env.DISK_SECRET || undefined },
+    storage: driver === 's3' ? { driver: 's3', ...s3Config(env) } : { driver: 'disk', secret: env.DISK_SECRET || undefined },
     auth,
     corsOrigins: list(env.CORS_ORIGINS ?? (file.corsOrigins as string[] | undefined)?.join(',')),
     routes,

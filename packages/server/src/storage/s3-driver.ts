@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ObjectChangedError } from './errors.ts';
 import { createPresigner, postConditions } from './presigner.ts';
-import { objectUrl, uriEncode, type Credentials } from './sigv4.ts';
+import { encodeKey, objectUrl, type Credentials } from './sigv4.ts';
 import type {
   Bucket,
   CopyOptions,
@@ -125,7 +125,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
 
     publicUrl(key: string): string {
       if (publicBase === undefined) return objectUrl(endpoint, buckets.public, key, forcePathStyle);
-      return `${publicBase}/${key.split('/').map(uriEncode).join('/')}`;
+      return `${publicBase}/${encodeKey(key)}`;
     },
 
     async head(bucket: Bucket, key: string): Promise<ObjectHead | null> {
@@ -168,7 +168,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
         Bucket: buckets[to.bucket],
         Key: to.key,
         // x-amz-copy-source is `bucket/key`, URL-encoded by the caller (the SDK sends it as given).
-        CopySource: `${buckets[from.bucket]}/${from.key.split('/').map(uriEncode).join('/')}`,
+        CopySource: `${buckets[from.bucket]}/${encodeKey(from.key)}`,
         MetadataDirective: 'REPLACE',
         ContentType: options.contentType,
         ...(options.cacheControl !== undefined && { CacheControl: options.cacheControl }),
@@ -235,7 +235,7 @@ function sdkPresigner(
   client: S3Client,
   buckets: S3DriverConfig['buckets'],
 ): Pick<StorageDriver, 'presignPut' | 'presignPost' | 'presignGet'> {
-  const presigners = {
+  return {
     async presignPut({ key, contentType, contentLength, expiresIn }: PresignPutInput): Promise<PresignedPut> {
       const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
       const command = new PutObjectCommand({ Bucket: buckets.staging, Key: key, ContentType: contentType, ContentLength: contentLength });
@@ -264,5 +264,4 @@ function sdkPresigner(
       return getSignedUrl(client, command, { expiresIn });
     },
   };
-  return presigners;
 }

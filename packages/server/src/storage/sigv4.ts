@@ -36,7 +36,7 @@ export function uriEncode(value: string): string {
 }
 
 /** Object key as a URL path: each `/`-separated segment encoded, slashes kept (empty segments too). */
-function encodeKey(key: string): string {
+export function encodeKey(key: string): string {
   return UNRESERVED.test(key) ? key : key.split('/').map(uriEncode).join('/');
 }
 
