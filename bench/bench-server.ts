@@ -2,17 +2,16 @@
  * One API server for the create-upload benchmark, in its own process: s3 driver (storage is never
  * contacted: create-upload only presigns), SQLite in a temp dir, dev issuer. argv[2] picks the
  * presigner: `upfront` (hand-written SigV4) or `aws-sdk` (the reference), or `floor`: the same HTTP
- * stack (node:http, @hono/node-server, Hono) answering a canned create-upload reply after parsing the
+ * stack (Upfront's Node adapter, Hono) answering a canned create-upload reply after parsing the
  * body — what a server doing no work at all would reach. Prints its URL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@upfront/server';
-import { serve } from '@upfront/server/node';
+import { requestListener, serve } from '@upfront/server/node';
 import { Hono } from 'hono';
 import { createServer } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 
 const mode = process.argv[2] ?? 'upfront';
@@ -51,7 +50,7 @@ async function serveFloor(): Promise<never> {
   const reply = { id: crypto.randomUUID(), key: 'bench/20261121-x.jpg', strategy: 'put', put: { url: 'x'.repeat(420) } };
   app.post('/v1/dev/token', (c) => c.json({ token: 'floor' }));
   app.post('/v1/uploads', async (c) => c.json({ ...reply, request: await c.req.json() }, 201));
-  const server = createServer(getRequestListener(app.fetch));
+  const server = createServer(requestListener(app.fetch));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
   process.on('SIGTERM', () => process.exit(0));

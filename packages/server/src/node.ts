@@ -1,7 +1,9 @@
 /** Node adapter: serves the Upfront fetch handler over node:http. */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import { BufferedRequest } from './buffered-request.ts';
+import { MAX_JSON_BODY } from './http/context.ts';
 import type { UpfrontConfig } from './config.ts';
 import { createUpfront, type Upfront, type UpfrontOptions } from './index.ts';
 
@@ -27,7 +29,7 @@ export interface RunningServer {
  */
 export async function serve(config: UpfrontConfig, options: ServeOptions): Promise<RunningServer> {
   let handle: Upfront['fetch'] = async () => new Response('starting', { status: 503 });
-  const server = createServer(getRequestListener((request) => handle(request)));
+  const server = createServer(requestListener((request) => handle(request)));
   const hostname = options.hostname ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -49,4 +51,21 @@ export async function serve(config: UpfrontConfig, options: ServeOptions): Promi
       await upfront.close();
     },
   };
+}
+
+/**
+ * A node:http request listener for a fetch handler. Small JSON bodies (API calls) are read before
+ * the handler runs and handed over in memory (see BufferedRequest); other bodies, such as file
+ * bytes for the disk endpoint, stay streamed.
+ */
+export function requestListener(fetch: (request: Request) => Response | Promise<Response>) {
+  return getRequestListener(async (request, env) => fetch(await bufferSmallJson(request, (env as HttpBindings).incoming)));
+}
+
+async function bufferSmallJson(request: Request, incoming: IncomingMessage): Promise<Request> {
+  const length = Number(incoming.headers['content-length']);
+  if (!(length > 0 && length <= MAX_JSON_BODY) || !/json/i.test(incoming.headers['content-type'] ?? '')) return request;
+  const chunks: Buffer[] = [];
+  for await (const chunk of incoming) chunks.push(chunk as Buffer);
+  return new BufferedRequest(request.url, { method: request.method, headers: request.headers }, Buffer.concat(chunks));
 }

@@ -1,6 +1,4 @@
-import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
+import { Hono, type Context } from 'hono';
 import type { Authenticate } from '../auth/authenticate.ts';
 import type { DevIssuer } from '../auth/dev-issuer.ts';
 import { devRoutes } from '../routes/dev.ts';
@@ -8,7 +6,7 @@ import { fileRoutes } from '../routes/files.ts';
 import { uploadRoutes } from '../routes/uploads.ts';
 import type { Services } from '../services.ts';
 import type { Env } from './context.ts';
-import { originMatcher } from './cors.ts';
+import { apiCors } from './cors.ts';
 import { ApiError, problemResponse } from './problem.ts';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -23,27 +21,23 @@ export interface AppOptions {
   fallback?: FetchHandler;
 }
 
-/** Storage errors carry `code = 'storage_unavailable'` (see storage drivers). */
-function isStorageUnavailable(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'storage_unavailable';
+/** What the client is told about a failed request; unexpected errors are logged, not shown. */
+function asApiError(error: unknown, c: Context): ApiError {
+  if (error instanceof ApiError) return error;
+  // Storage errors carry `code = 'storage_unavailable'` (see storage drivers).
+  if ((error as { code?: unknown } | null)?.code === 'storage_unavailable') {
+    return new ApiError(503, 'storage_unavailable', 'Storage did not answer; try again in a moment.');
+  }
+  console.error('upfront: unexpected error', c.req.method, c.req.path, error);
+  return new ApiError(500, 'internal_error', 'Something went wrong on our side; try again, and report it if it persists.');
 }
 
 export function createApp({ services, authenticate, devIssuer, storageEndpoint, fallback }: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
-  const allowed = originMatcher(services.config.corsOrigins);
+  const cors = apiCors(services.config.corsOrigins);
 
-  app.onError((error, c) => {
-    if (error instanceof ApiError) return problemResponse(error, corsHeaders(c.req.header('origin')));
-    if (isStorageUnavailable(error)) {
-      return problemResponse(new ApiError(503, 'storage_unavailable', 'Storage did not answer; try again in a moment.'), corsHeaders(c.req.header('origin')));
-    }
-    console.error('upfront: unexpected error', c.req.method, c.req.path, error);
-    return problemResponse(new ApiError(500, 'internal_error', 'Something went wrong on our side; try again, and report it if it persists.'));
-  });
   // onError does not run through middleware, so it adds the CORS headers a browser needs to read the error.
-  function corsHeaders(origin: string | undefined): HeadersInit | undefined {
-    return origin && allowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : undefined;
-  }
+  app.onError((error, c) => problemResponse(asApiError(error, c), cors.headersFor(c.req.header('origin'))));
 
   if (storageEndpoint) {
     app.all(`${storageEndpoint.pathPrefix}/*`, (c) => storageEndpoint.handler(c.req.raw));
@@ -51,21 +45,7 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
-  app.use(
-    '/v1/*',
-    cors({
-      origin: (origin) => (allowed(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'DELETE'],
-      allowHeaders: ['Authorization', 'Content-Type'],
-      maxAge: 600,
-    }),
-    bodyLimit({
-      maxSize: 64 * 1024,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', 'API request bodies are at most 64 KB; file bytes go straight to storage, not here.');
-      },
-    }),
-  );
+  app.use('/v1/*', cors.middleware);
 
   app.get('/v1/routes', (c) =>
     c.json({
@@ -91,7 +71,7 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
     if (fallback && !c.req.path.startsWith('/v1/')) return fallback(c.req.raw);
     return problemResponse(
       new ApiError(404, 'not_found', `There is no ${c.req.method} ${c.req.path}; see the API reference in the README.`),
-      corsHeaders(c.req.header('origin')),
+      cors.headersFor(c.req.header('origin')),
     );
   });
   return app;

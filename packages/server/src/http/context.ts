@@ -4,17 +4,53 @@ import { ApiError } from './problem.ts';
 
 export type Env = { Variables: { user: User } };
 
-/** The request's JSON body; a malformed body is the client's mistake, said plainly. */
+/** API bodies are small JSON; file bytes go straight to storage, never through the API. */
+export const MAX_JSON_BODY = 64 * 1024;
+
+/** The request's JSON body; a malformed or oversized body is the client's mistake, said plainly. */
 export async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
     throw new ApiError(400, 'invalid_request', 'Send the body as JSON with "Content-Type: application/json".');
   }
+  const text = await readLimitedText(c.req.raw);
   try {
-    return await c.req.json();
+    return JSON.parse(text);
   } catch {
     throw new ApiError(400, 'invalid_request', 'The body is not valid JSON; check quotes, commas and brackets.');
   }
+}
+
+function tooLarge(): ApiError {
+  return new ApiError(413, 'payload_too_large', 'API request bodies are at most 64 KB; file bytes go straight to storage, not here.');
+}
+
+/**
+ * The body as text, refusing more than MAX_JSON_BODY bytes without buffering them. A declared
+ * Content-Length is checked up front (the HTTP layer holds the body to it); a chunked body is
+ * counted as it arrives.
+ */
+async function readLimitedText(request: Request): Promise<string> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null) {
+    if (Number(declared) > MAX_JSON_BODY) throw tooLarge();
+    return request.text();
+  }
+  if (!request.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > MAX_JSON_BODY) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(read.value);
+  }
+  const bytes = new Uint8Array(size);
+  chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.byteLength), 0);
+  return new TextDecoder().decode(bytes);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

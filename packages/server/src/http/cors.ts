@@ -1,3 +1,5 @@
+import type { MiddlewareHandler } from 'hono';
+
 /**
  * CORS allowlist: exact origins, or `scheme://host:*` for any port of a host (handy for localhost dev).
  * An origin not on the list gets no CORS headers at all, so the browser blocks the response.
@@ -7,4 +9,40 @@ export function originMatcher(allowed: string[]): (origin: string) => boolean {
   const anyPort = allowed.filter((o) => o.endsWith(':*')).map((o) => o.slice(0, -1));
   return (origin) =>
     exact.has('*') || exact.has(origin) || anyPort.some((prefix) => origin.startsWith(prefix) && /^\d+$/.test(origin.slice(prefix.length)));
+}
+
+export interface ApiCors {
+  /** Answers preflights; marks every other response for an allowed origin before the handler runs. */
+  middleware: MiddlewareHandler;
+  /** For responses made outside the middleware (errors, not found). */
+  headersFor(origin: string | undefined): Record<string, string>;
+}
+
+/**
+ * CORS for the API. Headers are set before the handler runs: adding them to a finished response
+ * (as hono/cors does for `Vary`) makes Hono rebuild it as a stream, which costs more than the whole
+ * rest of a create-upload.
+ */
+export function apiCors(corsOrigins: string[]): ApiCors {
+  const allowed = originMatcher(corsOrigins);
+  const headersFor = (origin: string | undefined): Record<string, string> =>
+    origin && allowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { vary: 'Origin' };
+  return {
+    headersFor,
+    middleware: async (c, next) => {
+      const headers = headersFor(c.req.header('origin'));
+      if (c.req.method === 'OPTIONS') {
+        if (headers['access-control-allow-origin']) {
+          Object.assign(headers, {
+            'access-control-allow-methods': 'GET, POST, DELETE',
+            'access-control-allow-headers': 'Authorization, Content-Type',
+            'access-control-max-age': '600',
+          });
+        }
+        return new Response(null, { status: 204, headers });
+      }
+      for (const [name, value] of Object.entries(headers)) c.header(name, value);
+      await next();
+    },
+  };
 }

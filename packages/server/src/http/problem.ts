@@ -50,7 +50,7 @@ export class ApiError extends Error {
   }
 }
 
-export function problemResponse(error: ApiError, headers?: HeadersInit): Response {
+export function problemResponse(error: ApiError, headers?: Record<string, string>): Response {
   const body = {
     type: `https://upfront.dev/errors/${error.code}`,
     title: titles[error.code],
@@ -58,11 +58,12 @@ export function problemResponse(error: ApiError, headers?: HeadersInit): Respons
     code: error.code,
     detail: error.detail,
   };
-  const response = new Response(JSON.stringify(body), {
+  return new Response(JSON.stringify(body), {
     status: error.status,
-    headers: { 'content-type': 'application/problem+json' },
+    headers: {
+      ...headers,
+      'content-type': 'application/problem+json',
+      ...(error.status === 401 && { 'www-authenticate': 'Bearer' }),
+    },
   });
-  if (headers) new Headers(headers).forEach((value, name) => response.headers.set(name, value));
-  if (error.status === 401) response.headers.set('www-authenticate', 'Bearer');
-  return response;
 }

@@ -2,8 +2,9 @@
  * MetadataStore on Kysely: the same queries for SQLite and PostgreSQL. Every change is a single
  * compare-and-set statement or one write transaction (see `inWriteTransaction`).
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Insertable, Kysely, Selectable } from 'kysely';
 import { FinishUploadError } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
 import { inWriteTransaction, migrate } from './migrations.ts';
 import type { FilesTable, StoreDatabase, StoreDialect, UploadsTable } from './migrations.ts';
 import type {
@@ -18,6 +19,8 @@ import type {
 
 const defaultListLimit = 50;
 const maxListLimit = 200;
+/** Rows per batched INSERT: 15 parameters each stays far below SQLite's and PostgreSQL's limits. */
+const maxInsertBatch = 64;
 
 export interface KyselyStoreOptions {
   dialect: StoreDialect;
@@ -28,6 +31,10 @@ export interface KyselyStoreOptions {
 export class KyselyStore implements MetadataStore {
   readonly #db: Kysely<StoreDatabase>;
   readonly #options: KyselyStoreOptions;
+  readonly #uploadInserts = new GroupCommit((rows: Insertable<UploadsTable>[]) => this.#insertUploads(rows), {
+    maxBatch: maxInsertBatch,
+  });
+  readonly #uploadInsertQueries = new Map<number, CompiledQuery<Selectable<UploadsTable>>>();
 
   constructor(db: Kysely<StoreDatabase>, options: KyselyStoreOptions) {
     this.#db = db;
@@ -40,28 +47,42 @@ export class KyselyStore implements MetadataStore {
 
   async createUpload(upload: NewUpload): Promise<UploadRecord> {
     const now = Date.now();
-    const row = await this.#db
-      .insertInto('uploads')
-      .values({
-        id: upload.id,
-        user_id: upload.userId,
-        route: upload.route,
-        strategy: upload.strategy,
-        key: upload.key,
-        visibility: upload.visibility,
-        filename: upload.filename,
-        content_type: upload.contentType,
-        size: byteCount(upload.size),
-        state: 'pending',
-        error_code: null,
-        file_id: null,
-        created_at: now,
-        updated_at: now,
-        expires_at: epochMillis(upload.expiresAt, 'expiresAt'),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.#uploadInserts.add({
+      id: upload.id,
+      user_id: upload.userId,
+      route: upload.route,
+      strategy: upload.strategy,
+      key: upload.key,
+      visibility: upload.visibility,
+      filename: upload.filename,
+      content_type: upload.contentType,
+      size: byteCount(upload.size),
+      state: 'pending',
+      error_code: null,
+      file_id: null,
+      created_at: now,
+      updated_at: now,
+      expires_at: epochMillis(upload.expiresAt, 'expiresAt'),
+    });
     return toUploadRecord(row);
+  }
+
+  /**
+   * One `INSERT … VALUES (…), (…) RETURNING *` for a batch of new uploads. Its SQL depends only on
+   * the number of rows (every row has the same columns in the same order), so it is compiled once
+   * per batch size and then reused with the new values.
+   */
+  async #insertUploads(rows: Insertable<UploadsTable>[]): Promise<Selectable<UploadsTable>[]> {
+    let query = this.#uploadInsertQueries.get(rows.length);
+    if (query) {
+      query = { ...query, parameters: rows.flatMap((row) => Object.values(row)) };
+    } else {
+      query = this.#db.insertInto('uploads').values(rows).returningAll().compile();
+      this.#uploadInsertQueries.set(rows.length, query);
+    }
+    const { rows: inserted } = await this.#db.executeQuery(query);
+    const byId = new Map(inserted.map((row) => [row.id, row]));
+    return rows.map((row) => byId.get(row.id)!);
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
