@@ -246,6 +246,31 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
       await assert.rejects(store.createUpload(input), 'a second upload with the same id');
     });
 
+    it('stores uploads created together (one batched insert), each given back exactly', async () => {
+      // Twice: the second round reuses the statements compiled for the first one's batch sizes.
+      for (let round = 0; round < 2; round++) {
+        // Different users, types and sizes, so a value landing in another row's column would show.
+        const inputs = Array.from({ length: 70 }, (_, i) =>
+          newUpload({ userId: `batch-user-${i}`, size: 1000 + i, strategy: i % 2 ? 'post' : 'put', filename: `f${i} ✓.png` }),
+        );
+        const created = await Promise.all(inputs.map((input) => store.createUpload(input)));
+        for (const [i, input] of inputs.entries()) {
+          const { createdAt } = created[i]!;
+          assert.deepEqual(created[i], { ...input, state: 'pending', errorCode: null, fileId: null, createdAt, updatedAt: createdAt });
+          assert.deepEqual(await store.getUpload(input.id), created[i]);
+        }
+      }
+    });
+
+    it('fails only the one bad upload among those created together', async () => {
+      const existing = await store.createUpload(newUpload());
+      const fresh = [newUpload(), newUpload(), newUpload()];
+      const outcomes = await Promise.allSettled([fresh[0]!, newUpload({ id: existing.id }), fresh[1]!, fresh[2]!].map((u) => store.createUpload(u)));
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      for (const input of fresh) assert.equal((await store.getUpload(input.id))?.key, input.key);
+      assert.deepEqual(await store.getUpload(existing.id), existing, 'the existing upload is untouched');
+    });
+
     it('rejects a size that is not a whole number of bytes', async () => {
       await assert.rejects(store.createUpload(newUpload({ size: 1.5 })), RangeError);
       await assert.rejects(store.createUpload(newUpload({ size: -1 })), RangeError);
