@@ -33,6 +33,8 @@ describe('BufferedRequest', () => {
     assert.deepEqual(await viaJson.json(), json);
     assert.equal(viaJson.bodyUsed, true);
     await assert.rejects(viaJson.text(), TypeError, 'a body is read once, as with any Request');
+    await assert.rejects(viaJson.blob(), TypeError);
+    assert.equal(viaJson.body, null, 'no second look at the bytes through the stream either');
     assert.equal(await buffered(body).text(), body);
     assert.deepEqual(Buffer.from(await buffered(body).arrayBuffer()), Buffer.from(body));
     assert.equal(await (await buffered(body).blob()).text(), body);

@@ -1,8 +1,8 @@
 /**
- * A Request whose small body was already read into memory by the Node adapter. Reading such a body
- * through the standard machinery (a web ReadableStream over the socket) costs more than everything
- * else create-upload does; here `text()`, `json()` and `arrayBuffer()` read the bytes directly.
- * Every other body accessor falls back to a standard Request over the same bytes.
+ * A Request whose small body the Node adapter already read into memory. On Node, reading even a
+ * 100-byte body through the standard machinery (a web ReadableStream over the socket) costs ~60 µs,
+ * a fifth of a whole create-upload; here `text()`, `json()` and `arrayBuffer()` read the bytes
+ * directly. The other body accessors fall back to a standard Request over the same bytes.
  */
 const decoder = new TextDecoder();
 
@@ -37,18 +37,19 @@ export class BufferedRequest extends Request {
     const bytes = this.#take();
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
-  override blob(): Promise<Blob> {
+  override async blob(): Promise<Blob> {
     return this.#asStandard().blob();
   }
-  override formData(): Promise<FormData> {
+  override async formData(): Promise<FormData> {
     return this.#asStandard().formData();
   }
   override clone(): Request {
     if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
     return new BufferedRequest(this.url, { method: this.method, headers: this.headers }, this.#bytes);
   }
+  /** null once the body was read from memory (a standard Request would give a spent stream). */
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
-    return this.#asStandard().body;
+    return this.#used && !this.#standard ? null : this.#asStandard().body;
   }
   override get bodyUsed(): boolean {
     return this.#standard ? this.#standard.bodyUsed : this.#used;
