@@ -14,7 +14,7 @@ const json = { route: 'image', filename: 'Łódź 📷.png', size: 1234 };
 
 function buffered(body: string, contentType = 'application/json'): BufferedRequest {
   const headers = new Headers({ 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) });
-  return new BufferedRequest('http://127.0.0.1/v1/uploads', { method: 'POST', headers }, new Uint8Array(Buffer.from(body)));
+  return new BufferedRequest('http://127.0.0.1/v1/uploads', 'POST', headers, new Uint8Array(Buffer.from(body)));
 }
 
 describe('BufferedRequest', () => {
@@ -25,6 +25,9 @@ describe('BufferedRequest', () => {
     assert.equal(request.url, 'http://127.0.0.1/v1/uploads');
     assert.equal(request.headers.get('content-type'), 'application/json');
     assert.equal(request.bodyUsed, false);
+    assert.equal(request.signal.aborted, false);
+    assert.equal(request.redirect, 'follow', 'what a handler asks beyond these comes from a standard Request');
+    assert.equal(request.bodyUsed, false, 'and does not use up the body');
   });
 
   it('reads its body as json, text or bytes, once', async () => {
