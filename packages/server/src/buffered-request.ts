@@ -1,8 +1,8 @@
 /**
  * A Request whose small body the Node adapter already read into memory. On Node, reading even a
- * 100-byte body through the standard machinery (a web ReadableStream over the socket) costs ~60 µs,
- * a fifth of a whole create-upload, and the Request constructor (URL parsing, an AbortSignal, a copy
- * of the headers) another ~20 µs. So, as @hono/node-server does for its own requests, this one is
+ * 100-byte body through the standard machinery (a web ReadableStream over the socket) costs ~60 µs
+ * and the Request constructor (URL parsing, an AbortSignal, a copy of the headers) another ~20 µs:
+ * together a third of a create-upload. So, as @hono/node-server does for its own requests, this one is
  * built without that constructor: method, URL, headers and the body methods are its own; anything
  * else a handler asks for (signal, mode, a body stream, form data…) comes from a standard Request
  * over the same bytes, made on first use. `instanceof Request` holds.

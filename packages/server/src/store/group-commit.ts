@@ -1,8 +1,9 @@
 /**
  * Group commit: writes that arrive while the event loop is busy are written together, one
  * statement and one commit for all of them, each caller still getting its own result once that
- * commit is durable. On SQLite a commit's fixed cost (locks, WAL frames) is most of an insert, so
- * concurrent create-uploads share it instead of paying it one by one.
+ * commit is durable. A statement and its commit cost more than the row they write (query building,
+ * locks, WAL writes on SQLite; a round trip on PostgreSQL), so concurrent create-uploads share that
+ * cost instead of paying it one by one.
  */
 interface Waiting<Input, Output> {
   input: Input;
