@@ -104,21 +104,32 @@ export interface ScopeKey {
 
 /** Derived keys change once a day per (secret, region, service): derive once, reuse (4 HMACs saved). */
 const scopeKeys = new Map<string, ScopeKey>();
+/** The last scope asked for: nearly every call asks for it again, and then no lookup key is built. */
+let lastScope: { accessKeyId: string; secretAccessKey: string; shortDate: string; region: string; service: string; entry: ScopeKey } | undefined;
 
 /** The (cached) scope and signing key of credentials on a day, in a region, for a service. */
 export function scopeKey(credentials: Credentials, shortDate: string, region: string, service: string): ScopeKey {
+  const last = lastScope;
+  if (
+    last && last.shortDate === shortDate && last.accessKeyId === credentials.accessKeyId &&
+    last.secretAccessKey === credentials.secretAccessKey && last.region === region && last.service === service
+  ) {
+    return last.entry;
+  }
   const id = `${credentials.accessKeyId}\n${credentials.secretAccessKey}\n${shortDate}\n${region}\n${service}`;
   let entry = scopeKeys.get(id);
-  if (entry) return entry;
-  const kDate = createHmac('sha256', `AWS4${credentials.secretAccessKey}`).update(shortDate).digest();
-  const kRegion = createHmac('sha256', kDate).update(region).digest();
-  const kService = createHmac('sha256', kRegion).update(service).digest();
-  const signingKey = createHmac('sha256', kService).update('aws4_request').digest();
-  const scope = `${shortDate}/${region}/${service}/aws4_request`;
-  const credential = `${credentials.accessKeyId}/${scope}`;
-  entry = { scope, credential, credentialParam: uriEncode(credential), signingKey };
-  if (scopeKeys.size >= 256) scopeKeys.clear(); // bounded; a handful of live scopes in practice
-  scopeKeys.set(id, entry);
+  if (!entry) {
+    const kDate = createHmac('sha256', `AWS4${credentials.secretAccessKey}`).update(shortDate).digest();
+    const kRegion = createHmac('sha256', kDate).update(region).digest();
+    const kService = createHmac('sha256', kRegion).update(service).digest();
+    const signingKey = createHmac('sha256', kService).update('aws4_request').digest();
+    const scope = `${shortDate}/${region}/${service}/aws4_request`;
+    const credential = `${credentials.accessKeyId}/${scope}`;
+    entry = { scope, credential, credentialParam: uriEncode(credential), signingKey };
+    if (scopeKeys.size >= 256) scopeKeys.clear(); // bounded; a handful of live scopes in practice
+    scopeKeys.set(id, entry);
+  }
+  lastScope = { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, shortDate, region, service, entry };
   return entry;
 }
 
@@ -128,6 +139,14 @@ export function amzDate(now: Date): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
 }
 
+/** amzDate of the current second, formatted once per second rather than once per signature. */
+let clock = { second: Number.NaN, amzDate: '' };
+function currentAmzDate(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== clock.second) clock = { second, amzDate: amzDate(new Date(second * 1000)) };
+  return clock.amzDate;
+}
+
 /** `2024-05-06T07:08:09Z` (ISO 8601 extended, whole seconds), as in POST policy expirations. */
 function isoSeconds(time: Date): string {
   return `${time.toISOString().slice(0, 19)}Z`;
@@ -135,8 +154,10 @@ function isoSeconds(time: Date): string {
 
 /** Header value as SigV4 canonicalises it: line breaks to spaces, runs of spaces/tabs collapsed, trimmed. */
 export function canonicalHeaderValue(value: string): string {
+  if (!NEEDS_CANONICALISING.test(value)) return value; // the usual case: `image/png`, `1048576`
   return value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 }
+const NEEDS_CANONICALISING = /[\r\n\t]|  |^ | $/;
 
 /** The hex signature of a canonical request (its parts given already canonical) under a scope key. */
 export function requestSignature(
@@ -229,7 +250,7 @@ export function presignUrl(input: PresignUrlInput): string {
     }
   }
 
-  const longDate = amzDate(input.now ?? new Date());
+  const longDate = input.now ? amzDate(input.now) : currentAmzDate();
   const key = scopeKey(credentials, longDate.slice(0, 8), input.region, input.service ?? 's3');
 
   // The auth parameters, already in sorted order (X-Amz-Signature belongs between Security-Token and SignedHeaders).
