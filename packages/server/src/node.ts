@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { BufferedRequest } from './buffered-request.ts';
-import { MAX_JSON_BODY } from './http/context.ts';
+import { isJsonType, MAX_JSON_BODY } from './http/context.ts';
 import type { UpfrontConfig } from './config.ts';
 import { createUpfront, type Upfront, type UpfrontOptions } from './index.ts';
 
@@ -64,7 +64,8 @@ export function requestListener(fetch: (request: Request) => Response | Promise<
 
 async function bufferSmallJson(request: Request, incoming: IncomingMessage): Promise<Request> {
   const length = Number(incoming.headers['content-length']);
-  if (!(length > 0 && length <= MAX_JSON_BODY) || !/json/i.test(incoming.headers['content-type'] ?? '')) return request;
+  // Only what readJson would accept: anything else is refused or streamed unread anyway.
+  if (!(length > 0 && length <= MAX_JSON_BODY) || !isJsonType(incoming.headers['content-type'])) return request;
   return new BufferedRequest(request.url, request.method, request.headers, await readAll(incoming));
 }
 

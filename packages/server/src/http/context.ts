@@ -7,10 +7,14 @@ export type Env = { Variables: { user: User } };
 /** API bodies are small JSON; file bytes go straight to storage, never through the API. */
 export const MAX_JSON_BODY = 64 * 1024;
 
+/** `application/json` or `application/<something>+json`, parameters allowed. */
+export function isJsonType(contentType: string | undefined): boolean {
+  return /^application\/(.+\+)?json\b/i.test(contentType ?? '');
+}
+
 /** The request's JSON body; a malformed or oversized body is the client's mistake, said plainly. */
 export async function readJson(c: Context): Promise<unknown> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/(.+\+)?json\b/i.test(type)) {
+  if (!isJsonType(c.req.header('content-type'))) {
     throw new ApiError(400, 'invalid_request', 'Send the body as JSON with "Content-Type: application/json".');
   }
   const text = await readLimitedText(c.req.raw);
@@ -37,7 +41,7 @@ async function readLimitedText(request: Request): Promise<string> {
     return request.text();
   }
   if (!request.body) return '';
-  const chunks: Uint8Array[] = [];
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   const reader = request.body.getReader();
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
@@ -48,9 +52,7 @@ async function readLimitedText(request: Request): Promise<string> {
     }
     chunks.push(read.value);
   }
-  const bytes = new Uint8Array(size);
-  chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.byteLength), 0);
-  return new TextDecoder().decode(bytes);
+  return new Blob(chunks).text();
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
