@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 /**
  * upfront dev    API + disk storage + SQLite + dev sign-in + the web page, on one port.
  * upfront serve  the API with the configuration from upfront.config.json and the environment.
@@ -23,7 +23,8 @@ Options:
   -h, --help      Show this help
 `;
 
-const webDist = fileURLToPath(new URL('../../../apps/web/dist/', import.meta.url));
+// The demo web page, copied into the package by the build (scripts/build.sh).
+const webDist = fileURLToPath(new URL('./web/', import.meta.url));
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
