@@ -218,6 +218,14 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
       await backend.stop();
     });
 
+    /** A new upload whose bytes passed verification: the only state finishUpload records a file in. */
+    const verifiedUpload = async (overrides: Partial<NewUpload> = {}) => {
+      const upload = await store.createUpload(newUpload(overrides));
+      const verified = await store.transitionUpload(upload.id, ['pending'], 'verified', { etag: '"0123abcd"' });
+      assert.ok(verified);
+      return verified;
+    };
+
     const countFiles = async (uploadId: string) =>
       Number((await database.query('select count(*) as n from files where upload_id = ?', [uploadId]))[0]?.n);
 
@@ -236,6 +244,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
         ...input,
         state: 'pending',
         errorCode: null,
+        etag: null,
         fileId: null,
         createdAt: created.createdAt,
         updatedAt: created.createdAt,
@@ -256,7 +265,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
         const created = await Promise.all(inputs.map((input) => store.createUpload(input)));
         for (const [i, input] of inputs.entries()) {
           const { createdAt } = created[i]!;
-          assert.deepEqual(created[i], { ...input, state: 'pending', errorCode: null, fileId: null, createdAt, updatedAt: createdAt });
+          assert.deepEqual(created[i], { ...input, state: 'pending', errorCode: null, etag: null, fileId: null, createdAt, updatedAt: createdAt });
           assert.deepEqual(await store.getUpload(input.id), created[i]);
         }
       }
@@ -348,6 +357,24 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
       assert.equal((await store.getUpload(upload.id))?.fileId, first.id);
     });
 
+    it('refuses to finish an upload that is not verified (aborted, or bytes changed), writing nothing', async () => {
+      for (const state of ['pending', 'uploaded', 'aborted', 'rejected', 'expired'] as const) {
+        const upload = await store.createUpload(newUpload());
+        if (state !== 'pending') await store.transitionUpload(upload.id, ['pending'], state);
+        await assert.rejects(store.finishUpload(fileFor(upload)), isFinishUploadError('not_verified'), state);
+        assert.equal(await countFiles(upload.id), 0);
+        assert.equal((await store.getUpload(upload.id))?.state, state);
+      }
+    });
+
+    it('keeps the verified ETag with the upload', async () => {
+      const upload = await verifiedUpload();
+      assert.equal(upload.etag, '"0123abcd"');
+      assert.deepEqual(await store.getUpload(upload.id), upload);
+      const again = await store.transitionUpload(upload.id, ['verified'], 'uploaded', { etag: null });
+      assert.equal(again?.etag, null);
+    });
+
     it('refuses to finish an unknown upload or another user\'s, writing nothing', async () => {
       const ghost = newUpload();
       await assert.rejects(store.finishUpload(fileFor(ghost)), isFinishUploadError('upload_not_found'));
@@ -367,7 +394,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
       // Created in an order unrelated to the ids, so that the tie-break is visible.
       const ids = ['m3', 'a7', 'z1', 'b2', 'k9', 'c4', 'y0'];
       for (const id of ids) {
-        const upload = await store.createUpload(newUpload({ userId }));
+        const upload = await verifiedUpload({ userId });
         await store.finishUpload(fileFor(upload, { id: `${userId}-${id}` }));
       }
       // Files finished in the same millisecond tie on created_at; make ties certain.
@@ -403,7 +430,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
       const filesOf = async (userId: string, count: number) => {
         const made: string[] = [];
         for (let i = 0; i < count; i++) {
-          const upload = await store.createUpload(newUpload({ userId }));
+          const upload = await verifiedUpload({ userId });
           made.push((await store.finishUpload(fileFor(upload))).id);
         }
         return made;
@@ -420,7 +447,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
     it('clamps the page size to 1..200, 50 by default', async () => {
       const userId = `user-${randomUUID()}`;
       for (let i = 0; i < 205; i++) {
-        const upload = await store.createUpload(newUpload({ userId }));
+        const upload = await verifiedUpload({ userId });
         await store.finishUpload(fileFor(upload));
       }
       const sizeOf = async (limit?: number) =>
@@ -437,7 +464,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
 
     it('deletes a file, keeps the upload ready without it, and never brings it back', async () => {
       const userId = `user-${randomUUID()}`;
-      const upload = await store.createUpload(newUpload({ userId }));
+      const upload = await verifiedUpload({ userId });
       const file = await store.finishUpload(fileFor(upload));
       assert.equal(await store.deleteFile(file.id), true);
       assert.equal(await store.getFile(file.id), undefined);

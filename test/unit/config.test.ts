@@ -19,10 +19,10 @@ async function configFile(content: unknown): Promise<string> {
 describe('loadConfig', () => {
   it('dev mode defaults: the two example routes, disk storage, SQLite in the data dir, dev issuer on', () => {
     const config = loadConfig({ env: dev, mode: 'dev', file: 'upfront.config.json' });
-    assert.deepEqual(Object.keys(config.routes), ['image', 'document']);
-    assert.equal(config.routes.image!.maxSize, 10 * 1024 * 1024);
-    assert.equal(config.routes.image!.visibility, 'public');
-    assert.equal(config.routes.document!.strategy, 'post');
+    assert.deepEqual([...config.routes.keys()], ['image', 'document']);
+    assert.equal(config.routes.get('image')!.maxSize, 10 * 1024 * 1024);
+    assert.equal(config.routes.get('image')!.visibility, 'public');
+    assert.equal(config.routes.get('document')!.strategy, 'post');
     assert.equal(config.storage.driver, 'disk');
     assert.equal(config.databaseUrl, 'sqlite:/tmp/upfront-config-test/upfront.db');
     assert.equal(config.auth.devIssuer, true);
@@ -41,9 +41,9 @@ describe('loadConfig', () => {
   it('env overrides route fields of the file', async () => {
     const file = await configFile({ routes: { avatar: { types: ['image/png'], maxSize: '1MB', visibility: 'public' } } });
     const config = loadConfig({ env: { ...dev, UPFRONT_ROUTE_AVATAR_MAX_SIZE: '512KB', UPFRONT_ROUTE_AVATAR_STRATEGY: 'post' }, mode: 'dev', file });
-    assert.equal(config.routes.avatar!.maxSize, 512 * 1024);
-    assert.equal(config.routes.avatar!.strategy, 'post');
-    assert.equal(config.routes.avatar!.keyTemplate, '{user}/{date}-{uuid}.{ext}');
+    assert.equal(config.routes.get('avatar')!.maxSize, 512 * 1024);
+    assert.equal(config.routes.get('avatar')!.strategy, 'post');
+    assert.equal(config.routes.get('avatar')!.keyTemplate, '{user}/{date}-{uuid}.{ext}');
   });
 
   it('says what is wrong with a bad file or setting', async () => {

@@ -23,9 +23,16 @@ export interface RouteConfig {
 export interface AuthConfig {
   /** Built-in dev issuer: signs a token for any user name. Only for local use. */
   devIssuer: boolean;
+  /**
+   * Lets production run with the dev issuer (anyone can sign in as anyone): for throwaway demos only,
+   * and warned about at every start. Set by AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION=true.
+   */
+  unsafeDevIssuerInProduction?: boolean;
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** Seconds of clock difference allowed when checking `exp`, `nbf` and `iat` (default 30). */
+  clockTolerance: number;
 }
 
 export interface DiskStorageConfig {
@@ -47,7 +54,8 @@ export interface UpfrontConfig {
   auth: AuthConfig;
   /** Origins allowed to call the API from a browser (exact, or `http://localhost:*` for any port). */
   corsOrigins: string[];
-  routes: Record<string, RouteConfig>;
+  /** By name. A Map: names come from clients, and must never reach an object's built-in properties. */
+  routes: ReadonlyMap<string, RouteConfig>;
   /** Lifetime of signed download URLs of private files, seconds. */
   downloadExpiresIn: number;
 }
@@ -60,7 +68,7 @@ export class ConfigError extends Error {
 
 const MB = 1024 * 1024;
 
-export const defaultRoutes: Record<string, RouteConfig> = {
+const defaultRouteList: Record<string, RouteConfig> = {
   image: {
     name: 'image',
     types: ['image/png', 'image/jpeg', 'image/webp', 'image/gif'],
@@ -81,6 +89,9 @@ export const defaultRoutes: Record<string, RouteConfig> = {
   },
 };
 
+/** The routes an app gets without a config file: public images and private PDFs. */
+export const defaultRoutes: ReadonlyMap<string, RouteConfig> = new Map(Object.entries(defaultRouteList));
+
 /** `10MB`, `512KB`, `1.5GB`, or a number of bytes (units are binary: 1 MB = 1,048,576 bytes). */
 export function parseSize(value: unknown, what: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
@@ -95,10 +106,28 @@ export function parseSize(value: unknown, what: string): number {
   throw new ConfigError(`${what} must be a positive size like 10MB or 1048576 (got ${JSON.stringify(value)})`);
 }
 
+function parseWhole(value: unknown, min: number, max: number, what: string): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
+  throw new ConfigError(`${what} must be a whole number of seconds from ${min} to ${max} (got ${JSON.stringify(value)})`);
+}
+
 function parseSeconds(value: unknown, what: string): number {
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 604800) return n;
-  throw new ConfigError(`${what} must be a whole number of seconds from 1 to 604800 (got ${JSON.stringify(value)})`);
+  return parseWhole(value, 1, 604800, what);
+}
+
+/**
+ * The dev issuer signs a token for any user name: in production that is no sign-in at all. It is
+ * refused there unless the operator names the risk explicitly (and is then warned at every start).
+ */
+export function checkDevIssuer(mode: UpfrontConfig['mode'], auth: AuthConfig): void {
+  if (mode === 'production' && auth.devIssuer && !auth.unsafeDevIssuerInProduction) {
+    throw new ConfigError(
+      'AUTH_DEV_ISSUER=true lets anyone sign in as any user, so production refuses it. Configure your identity ' +
+        'provider (AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE); for a throwaway demo only, also set ' +
+        'AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION=true (upfront serve --unsafe-dev-sign-in).',
+    );
+  }
 }
 
 function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConfig): RouteConfig {
@@ -106,7 +135,7 @@ function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConf
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
     throw new ConfigError(`${where}: names are lowercase letters, digits, "-" and "_"`);
   }
-  const pick = <K extends keyof RouteConfig>(k: K): unknown => (raw[k] !== undefined ? raw[k] : base?.[k]);
+  const pick = <K extends keyof RouteConfig>(k: K): unknown => (Object.hasOwn(raw, k) && raw[k] !== undefined ? raw[k] : base?.[k]);
   const types = pick('types');
   const typeList = typeof types === 'string' ? types.split(',') : types;
   if (!Array.isArray(typeList) || typeList.length === 0) throw new ConfigError(`${where}: "types" must list at least one MIME type`);
@@ -153,6 +182,10 @@ function routeOverrides(env: Env, name: string): Record<string, unknown> {
   return out;
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function bool(value: string | undefined, fallback: boolean, what: string): boolean {
   if (value === undefined || value === '') return fallback;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
@@ -197,12 +230,14 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     }
   }
 
-  const rawRoutes = (file.routes as Record<string, Record<string, unknown>> | undefined) ?? defaultRoutes;
-  const routes: Record<string, RouteConfig> = {};
+  const rawRoutes = file.routes ?? defaultRouteList;
+  if (!isObject(rawRoutes)) throw new ConfigError('"routes" must be an object: {"<name>": {"types": [...], "maxSize": "10MB", ...}}');
+  const routes = new Map<string, RouteConfig>();
   for (const [name, raw] of Object.entries(rawRoutes)) {
-    routes[name] = parseRoute(name, { ...raw, ...routeOverrides(env, name) }, defaultRoutes[name]);
+    if (!isObject(raw)) throw new ConfigError(`route "${name}" must be an object of settings`);
+    routes.set(name, parseRoute(name, { ...raw, ...routeOverrides(env, name) }, defaultRoutes.get(name)));
   }
-  if (Object.keys(routes).length === 0) throw new ConfigError('define at least one route');
+  if (routes.size === 0) throw new ConfigError('define at least one route');
 
   const dataDir = resolve(env.UPFRONT_DATA_DIR ?? (file.dataDir as string | undefined) ?? '.upfront');
   const driver = env.STORAGE_DRIVER ?? (file.storage as string | undefined) ?? 'disk';
@@ -213,6 +248,10 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     jwksUrl: env.AUTH_JWKS_URL || undefined,
     issuer: env.AUTH_ISSUER || undefined,
     audience: env.AUTH_AUDIENCE || undefined,
+    clockTolerance: parseWhole(env.AUTH_CLOCK_TOLERANCE ?? 30, 0, 300, 'AUTH_CLOCK_TOLERANCE'),
+    ...(bool(env.AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION, false, 'AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION') && {
+      unsafeDevIssuerInProduction: true,
+    }),
   };
   if (auth.jwksUrl && (!auth.issuer || !auth.audience)) {
     throw new ConfigError('AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE too, so tokens of other apps are refused');
@@ -220,6 +259,7 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
   if (!auth.devIssuer && !auth.jwksUrl) {
     throw new ConfigError('no way to sign users in: set AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE (or AUTH_DEV_ISSUER=true for local use)');
   }
+  checkDevIssuer(mode, auth);
 
   return {
     mode,

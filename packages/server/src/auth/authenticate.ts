@@ -1,6 +1,11 @@
-import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+// jose's subpath modules: loading only what verification needs keeps start-up short.
+import type { JWTVerifyGetKey } from 'jose';
+import { JWKSInvalid, JWKSTimeout, JWTClaimValidationFailed, JWTExpired } from 'jose/errors';
+import { createRemoteJWKSet } from 'jose/jwks/remote';
+import { decodeJwt } from 'jose/jwt/decode';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { AuthConfig } from '../config.ts';
-import { ApiError } from '../http/problem.ts';
+import { UpfrontError } from '../errors.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, type DevIssuer } from './dev-issuer.ts';
 
 export interface User {
@@ -31,7 +36,7 @@ export function createAuthenticator(config: AuthConfig, devIssuer?: DevIssuer): 
   return async (authorization) => {
     const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization ?? '')?.[1];
     if (!token) {
-      throw new ApiError(401, 'unauthorized', 'Send a bearer token in the Authorization header ("Authorization: Bearer <token>"); sign in to get one.');
+      throw new UpfrontError('unauthorized', 'Send a bearer token in the Authorization header ("Authorization: Bearer <token>"); sign in to get one.');
     }
     const hit = verified.get(token);
     if (hit && hit.expiresAt > Date.now()) return hit.user;
@@ -51,37 +56,49 @@ function createVerifier(config: AuthConfig, devIssuer?: DevIssuer): (token: stri
   }
   if (devIssuer) trusted.push({ keys: devIssuer.keys, issuer: DEV_ISSUER, audience: DEV_AUDIENCE });
 
+  const tolerance = config.clockTolerance;
   return async (token) => {
     let claimedIssuer: string | undefined;
     try {
       claimedIssuer = decodeJwt(token).iss;
     } catch {
-      throw new ApiError(401, 'unauthorized', 'The bearer token is not a JWT; sign in again to get a fresh token.');
+      throw new UpfrontError('unauthorized', 'The bearer token is not a JWT; sign in again to get a fresh token.');
     }
     const match = trusted.find((t) => t.issuer === claimedIssuer);
-    if (!match) throw new ApiError(401, 'unauthorized', 'The token was issued by an issuer this API does not trust; sign in again.');
+    if (!match) throw new UpfrontError('unauthorized', 'The token was issued by an issuer this API does not trust; sign in again.');
     try {
       const { payload } = await jwtVerify(token, match.keys, {
         issuer: match.issuer,
         audience: match.audience,
         algorithms: ALGORITHMS,
-        clockTolerance: 30,
+        clockTolerance: tolerance,
+        // A token without an expiry would be a password that never changes.
+        requiredClaims: ['exp'],
       });
       if (typeof payload.sub !== 'string' || payload.sub === '') {
-        throw new ApiError(401, 'unauthorized', 'The token names no user (no "sub" claim); sign in again.');
+        throw new UpfrontError('unauthorized', 'The token names no user (no "sub" claim); sign in again.');
       }
-      // Tokens without `exp` are re-verified every time rather than cached forever.
-      return { user: { id: payload.sub }, expiresAt: payload.exp ? payload.exp * 1000 : 0 };
+      // jose checks `nbf` against the clock, but `iat` only when a maximum age is set.
+      if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + tolerance) {
+        throw new UpfrontError('unauthorized', 'The token says it was issued in the future ("iat"); check the clocks of this server and of the identity provider, then sign in again.');
+      }
+      return { user: { id: payload.sub }, expiresAt: payload.exp! * 1000 };
     } catch (error) {
-      if (error instanceof ApiError) throw error;
-      if (error instanceof errors.JWTExpired) throw new ApiError(401, 'unauthorized', 'The token has expired; sign in again.');
-      if (error instanceof errors.JWTClaimValidationFailed) {
-        throw new ApiError(401, 'unauthorized', `The token's "${error.claim}" claim is not accepted here; sign in to this app again.`);
+      if (error instanceof UpfrontError) throw error;
+      if (error instanceof JWTExpired) throw new UpfrontError('unauthorized', 'The token has expired; sign in again.');
+      if (error instanceof JWTClaimValidationFailed) {
+        if (error.reason === 'missing') {
+          throw new UpfrontError('unauthorized', `The token has no "${error.claim}" claim, which this API requires; sign in again.`);
+        }
+        if (error.claim === 'nbf') {
+          throw new UpfrontError('unauthorized', 'The token is not valid yet ("nbf" is in the future); check the clocks of this server and of the identity provider.');
+        }
+        throw new UpfrontError('unauthorized', `The token's "${error.claim}" claim is not accepted here; sign in to this app again.`);
       }
-      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
-        throw new ApiError(503, 'auth_unavailable', 'The identity provider\'s keys could not be fetched; try again shortly.');
+      if (error instanceof JWKSTimeout || error instanceof JWKSInvalid) {
+        throw new UpfrontError('auth_unavailable', 'The identity provider\'s keys could not be fetched; try again shortly.');
       }
-      throw new ApiError(401, 'unauthorized', 'The token\'s signature could not be verified; sign in again.');
+      throw new UpfrontError('unauthorized', 'The token\'s signature could not be verified; sign in again.');
     }
   };
 }

@@ -7,7 +7,8 @@ import { uploadRoutes } from '../routes/uploads.ts';
 import type { Services } from '../services.ts';
 import type { Env } from './context.ts';
 import { apiCors } from './cors.ts';
-import { ApiError, problemResponse } from './problem.ts';
+import { UpfrontError } from '../errors.ts';
+import { problemResponse } from './problem.ts';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 
@@ -22,14 +23,14 @@ export interface AppOptions {
 }
 
 /** What the client is told about a failed request; unexpected errors are logged, not shown. */
-function asApiError(error: unknown, c: Context): ApiError {
-  if (error instanceof ApiError) return error;
+function asUpfrontError(error: unknown, c: Context): UpfrontError {
+  if (error instanceof UpfrontError) return error;
   // Storage errors carry `code = 'storage_unavailable'` (see storage drivers).
   if ((error as { code?: unknown } | null)?.code === 'storage_unavailable') {
-    return new ApiError(503, 'storage_unavailable', 'Storage did not answer; try again in a moment.');
+    return new UpfrontError('storage_unavailable', 'Storage did not answer; try again in a moment.');
   }
   console.error('upfront: unexpected error', c.req.method, c.req.path, error);
-  return new ApiError(500, 'internal_error', 'Something went wrong on our side; try again, and report it if it persists.');
+  return new UpfrontError('internal_error', 'Something went wrong on our side; try again, and report it if it persists.');
 }
 
 export function createApp({ services, authenticate, devIssuer, storageEndpoint, fallback }: AppOptions): Hono<Env> {
@@ -37,7 +38,7 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
   const cors = apiCors(services.config.corsOrigins);
 
   // onError does not run through middleware, so it adds the CORS headers a browser needs to read the error.
-  app.onError((error, c) => problemResponse(asApiError(error, c), cors.headersFor(c.req.header('origin'))));
+  app.onError((error, c) => problemResponse(asUpfrontError(error, c), cors.headersFor(c.req.header('origin'))));
 
   if (storageEndpoint) {
     app.all(`${storageEndpoint.pathPrefix}/*`, (c) => storageEndpoint.handler(c.req.raw));
@@ -49,7 +50,7 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
 
   app.get('/v1/routes', (c) =>
     c.json({
-      routes: Object.values(services.config.routes).map(({ name, types, maxSize, visibility, strategy }) => ({
+      routes: [...services.config.routes.values()].map(({ name, types, maxSize, visibility, strategy }) => ({
         name,
         types,
         maxSize,
@@ -70,7 +71,7 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
   app.notFound(async (c) => {
     if (fallback && !c.req.path.startsWith('/v1/')) return fallback(c.req.raw);
     return problemResponse(
-      new ApiError(404, 'not_found', `There is no ${c.req.method} ${c.req.path}; see the API reference in the README.`),
+      new UpfrontError('not_found', `There is no ${c.req.method} ${c.req.path}; see the API reference in the README.`),
       cors.headersFor(c.req.header('origin')),
     );
   });

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { User } from '../auth/authenticate.ts';
-import { ApiError } from './problem.ts';
+import { UpfrontError } from '../errors.ts';
 
 export type Env = { Variables: { user: User } };
 
@@ -15,18 +15,18 @@ export function isJsonType(contentType: string | undefined): boolean {
 /** The request's JSON body; a malformed or oversized body is the client's mistake, said plainly. */
 export async function readJson(c: Context): Promise<unknown> {
   if (!isJsonType(c.req.header('content-type'))) {
-    throw new ApiError(400, 'invalid_request', 'Send the body as JSON with "Content-Type: application/json".');
+    throw new UpfrontError('invalid_request', 'Send the body as JSON with "Content-Type: application/json".');
   }
   const text = await readLimitedText(c.req.raw);
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError(400, 'invalid_request', 'The body is not valid JSON; check quotes, commas and brackets.');
+    throw new UpfrontError('invalid_request', 'The body is not valid JSON; check quotes, commas and brackets.');
   }
 }
 
-function tooLarge(): ApiError {
-  return new ApiError(413, 'payload_too_large', 'API request bodies are at most 64 KB; file bytes go straight to storage, not here.');
+function tooLarge(): UpfrontError {
+  return new UpfrontError('payload_too_large', 'API request bodies are at most 64 KB; file bytes go straight to storage, not here.');
 }
 
 /**
@@ -60,6 +60,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Path ids are UUIDs; anything else cannot exist. */
 export function idParam(c: Context, what: 'upload' | 'file'): string {
   const id = c.req.param('id') ?? '';
-  if (!UUID.test(id)) throw new ApiError(404, 'not_found', `No ${what} with this id belongs to you.`);
+  if (!UUID.test(id)) throw new UpfrontError('not_found', `No ${what} with this id belongs to you.`);
   return id;
 }

@@ -1,69 +1,38 @@
 /**
- * Errors as RFC 9457 `application/problem+json`, each with a stable machine `code` that clients
- * switch on and a `detail` sentence that tells a person what to do.
+ * Errors as RFC 9457 `application/problem+json`: each domain error code (errors.ts) has one HTTP
+ * status and title, so the README's table and the OpenAPI document can list them once.
  */
-export type ErrorCode =
-  | 'invalid_request'
-  | 'invalid_filename'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'file_too_large'
-  | 'type_not_allowed'
-  | 'content_type_mismatch'
-  | 'size_mismatch'
-  | 'upload_incomplete'
-  | 'upload_expired'
-  | 'upload_aborted'
-  | 'payload_too_large'
-  | 'storage_unavailable'
-  | 'auth_unavailable'
-  | 'internal_error';
+import type { ErrorCode, UpfrontError } from '../errors.ts';
 
-const titles: Record<ErrorCode, string> = {
-  invalid_request: 'Invalid request',
-  invalid_filename: 'Invalid filename',
-  unauthorized: 'Authentication required',
-  forbidden: 'Forbidden',
-  not_found: 'Not found',
-  file_too_large: 'File too large',
-  type_not_allowed: 'File type not allowed',
-  content_type_mismatch: 'Content does not match its type',
-  size_mismatch: 'Size does not match',
-  upload_incomplete: 'Upload not received',
-  upload_expired: 'Upload expired',
-  upload_aborted: 'Upload aborted',
-  payload_too_large: 'Request body too large',
-  storage_unavailable: 'Storage unavailable',
-  auth_unavailable: 'Identity provider unavailable',
-  internal_error: 'Internal error',
+export const ERRORS: Record<ErrorCode, { status: number; title: string }> = {
+  invalid_request: { status: 400, title: 'Invalid request' },
+  invalid_filename: { status: 400, title: 'Invalid filename' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  not_found: { status: 404, title: 'Not found' },
+  upload_incomplete: { status: 409, title: 'Upload not received' },
+  upload_aborted: { status: 409, title: 'Upload aborted' },
+  upload_completed: { status: 409, title: 'Upload already completed' },
+  upload_expired: { status: 410, title: 'Upload expired' },
+  file_too_large: { status: 413, title: 'File too large' },
+  payload_too_large: { status: 413, title: 'Request body too large' },
+  type_not_allowed: { status: 415, title: 'File type not allowed' },
+  content_type_mismatch: { status: 422, title: 'Content does not match its type' },
+  size_mismatch: { status: 422, title: 'Size does not match' },
+  storage_unavailable: { status: 503, title: 'Storage unavailable' },
+  auth_unavailable: { status: 503, title: 'Identity provider unavailable' },
+  internal_error: { status: 500, title: 'Internal error' },
 };
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    readonly detail: string,
-  ) {
-    super(detail);
-    this.name = 'ApiError';
-  }
-}
-
-export function problemResponse(error: ApiError, headers?: Record<string, string>): Response {
-  const body = {
-    type: `https://upfront.dev/errors/${error.code}`,
-    title: titles[error.code],
-    status: error.status,
-    code: error.code,
-    detail: error.detail,
-  };
+export function problemResponse(error: UpfrontError, headers?: Record<string, string>): Response {
+  const { status, title } = ERRORS[error.code];
+  const body = { type: `https://upfront.dev/errors/${error.code}`, title, status, code: error.code, detail: error.detail };
   return new Response(JSON.stringify(body), {
-    status: error.status,
+    status,
     headers: {
       ...headers,
       'content-type': 'application/problem+json',
-      ...(error.status === 401 && { 'www-authenticate': 'Bearer' }),
+      ...(status === 401 && { 'www-authenticate': 'Bearer' }),
     },
   });
 }

@@ -2,13 +2,13 @@ import type { Hono } from 'hono';
 import type { Env } from '../http/context.ts';
 import { idParam } from '../http/context.ts';
 import { fileJson } from '../http/file-json.ts';
-import { ApiError } from '../http/problem.ts';
+import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { FileRecord } from '../store/types.ts';
 
 async function ownFile(services: Services, userId: string, id: string): Promise<FileRecord> {
   const file = await services.store.getFile(id);
-  if (!file || file.userId !== userId) throw new ApiError(404, 'not_found', 'No file with this id belongs to you.');
+  if (!file || file.userId !== userId) throw new UpfrontError('not_found', 'No file with this id belongs to you.');
   return file;
 }
 
@@ -17,7 +17,7 @@ export function fileRoutes(app: Hono<Env>, services: Services): void {
     const limitParam = c.req.query('limit');
     const limit = limitParam === undefined ? 50 : Number(limitParam);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      throw new ApiError(400, 'invalid_request', '"limit" is a whole number from 1 to 100.');
+      throw new UpfrontError('invalid_request', '"limit" is a whole number from 1 to 100.');
     }
     const before = c.req.query('before');
     const files = await services.store.listFiles(c.get('user').id, { limit: limit + 1, ...(before && { before }) });

@@ -2,10 +2,11 @@ import type { Hono } from 'hono';
 import type { Env } from '../http/context.ts';
 import { idParam, readJson } from '../http/context.ts';
 import { fileJson } from '../http/file-json.ts';
-import { ApiError } from '../http/problem.ts';
 import type { Services } from '../services.ts';
 import type { UploadRecord } from '../store/types.ts';
-import { completeUpload, ownUpload } from '../uploads/complete-upload.ts';
+import { abortUpload } from '../uploads/abort-upload.ts';
+import { completeUpload } from '../uploads/complete-upload.ts';
+import { ownUpload } from '../uploads/own-upload.ts';
 import { createUpload } from '../uploads/create-upload.ts';
 
 function uploadJson(upload: UploadRecord) {
@@ -39,14 +40,8 @@ export function uploadRoutes(app: Hono<Env>, services: Services): void {
     return c.json(await fileJson(services, file));
   });
 
-  // Abort: the staged bytes (if any) are deleted; a finished upload cannot be aborted (delete the file).
   app.delete('/v1/uploads/:id', async (c) => {
-    const upload = await ownUpload(services, c.get('user').id, idParam(c, 'upload'));
-    const aborted = await services.store.transitionUpload(upload.id, ['pending', 'uploaded'], 'aborted');
-    if (!aborted && upload.state !== 'aborted') {
-      throw new ApiError(409, 'invalid_request', `This upload is ${upload.state} and can no longer be aborted.`);
-    }
-    await services.storage.delete('staging', upload.key);
+    await abortUpload(services, c.get('user').id, idParam(c, 'upload'));
     return c.body(null, 204);
   });
 }

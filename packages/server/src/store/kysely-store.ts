@@ -60,6 +60,7 @@ export class KyselyStore implements MetadataStore {
       state: 'pending',
       error_code: null,
       file_id: null,
+      etag: null,
       created_at: now,
       updated_at: now,
       expires_at: epochMillis(upload.expiresAt, 'expiresAt'),
@@ -94,7 +95,7 @@ export class KyselyStore implements MetadataStore {
     id: string,
     from: UploadState[],
     to: UploadState,
-    patch: { errorCode?: string | null } = {},
+    patch: { errorCode?: string | null; etag?: string | null } = {},
   ): Promise<UploadRecord | undefined> {
     if (from.length === 0) return undefined;
     // One UPDATE whose WHERE is the compare: of two racing callers, the second re-checks the
@@ -105,6 +106,7 @@ export class KyselyStore implements MetadataStore {
         state: to,
         updated_at: Date.now(),
         ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
+        ...(patch.etag !== undefined && { etag: patch.etag }),
       })
       .where('id', '=', id)
       .where('state', 'in', from)
@@ -115,9 +117,9 @@ export class KyselyStore implements MetadataStore {
 
   /**
    * Also refuses (FinishUploadError, nothing written) when the upload does not exist, belongs to
-   * another user, or is `ready` but its file was deleted: a retried complete must not bring a
-   * deleted file back. The upload's current state is not otherwise checked: callers gate the
-   * pipeline with transitionUpload, and the bytes are already promoted when this runs.
+   * another user, is `ready` but its file was deleted (a retried complete must not bring a deleted
+   * file back), or is in any other state than `verified`: an abort or a change of the staged bytes
+   * that won a race must not be overridden by a promotion that started before it.
    */
   finishUpload(file: NewFile): Promise<FileRecord> {
     const { dialect } = this.#options;
@@ -150,6 +152,9 @@ export class KyselyStore implements MetadataStore {
           'file_deleted',
           `Upload ${file.uploadId} was finished and its file has since been deleted.`,
         );
+      }
+      if (upload.state !== 'verified') {
+        throw new FinishUploadError('not_verified', `Upload ${file.uploadId} is ${upload.state}, not verified.`);
       }
       const now = Date.now();
       const inserted = await trx
@@ -271,6 +276,7 @@ function toUploadRecord(row: Selectable<UploadsTable>): UploadRecord {
     size: integer(row.size),
     state: row.state,
     errorCode: row.error_code,
+    etag: row.etag,
     fileId: row.file_id,
     createdAt: new Date(integer(row.created_at)),
     updatedAt: new Date(integer(row.updated_at)),

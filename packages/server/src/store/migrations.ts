@@ -27,6 +27,7 @@ export interface UploadsTable {
   state: UploadState;
   error_code: string | null;
   file_id: string | null;
+  etag: string | null;
   created_at: Int8;
   updated_at: Int8;
   expires_at: Int8;
@@ -108,6 +109,13 @@ const migrations: Migration[] = [
         .on('files')
         .columns(['user_id', 'created_at', 'id'])
         .execute();
+    },
+  },
+  {
+    version: 2,
+    name: 'verified etag of uploads',
+    async up(db) {
+      await db.schema.alterTable('uploads').addColumn('etag', 'text').execute();
     },
   },
 ];

@@ -22,6 +22,8 @@ export interface UploadRecord {
   state: UploadState;
   /** Machine code of the last rejection, e.g. `content_type_mismatch`. */
   errorCode: string | null;
+  /** ETag of the staged bytes that passed verification (set with `verified`); promotion copies only those. */
+  etag: string | null;
   fileId: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -42,7 +44,7 @@ export interface FileRecord {
   createdAt: Date;
 }
 
-export type NewUpload = Omit<UploadRecord, 'state' | 'errorCode' | 'fileId' | 'createdAt' | 'updatedAt'>;
+export type NewUpload = Omit<UploadRecord, 'state' | 'errorCode' | 'etag' | 'fileId' | 'createdAt' | 'updatedAt'>;
 export type NewFile = Omit<FileRecord, 'createdAt'>;
 
 export interface ListFilesOptions {
@@ -65,13 +67,14 @@ export interface MetadataStore {
     id: string,
     from: UploadState[],
     to: UploadState,
-    patch?: { errorCode?: string | null },
+    patch?: { errorCode?: string | null; etag?: string | null },
   ): Promise<UploadRecord | undefined>;
   /**
    * One transaction: insert the file (unless one exists for this upload) and set the upload to
    * `ready` with its fileId. Idempotent: a second call returns the file recorded by the first.
    * Throws FinishUploadError (store/errors.ts), writing nothing, when the upload is missing, belongs to
-   * another user, or its file was already recorded and then deleted.
+   * another user, is not `verified` (e.g. it was aborted, or its bytes changed and wait to be verified
+   * again), or its file was already recorded and then deleted.
    */
   finishUpload(file: NewFile): Promise<FileRecord>;
   getFile(id: string): Promise<FileRecord | undefined>;

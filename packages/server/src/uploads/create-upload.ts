@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RouteConfig } from '../config.ts';
-import { ApiError } from '../http/problem.ts';
+import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { PresignedPost, PresignedPut } from '../storage/types.ts';
 import type { UploadRecord } from '../store/types.ts';
@@ -21,16 +21,16 @@ function formatSize(bytes: number): string {
 function field(body: Record<string, unknown>, name: string, type: 'string' | 'number'): unknown {
   const value = body[name];
   if (typeof value !== type) {
-    throw new ApiError(400, 'invalid_request', `Send "${name}" as a ${type} in the JSON body.`);
+    throw new UpfrontError('invalid_request', `Send "${name}" as a ${type} in the JSON body.`);
   }
   return value;
 }
 
 function findRoute(services: Services, name: unknown): RouteConfig {
-  const route = typeof name === 'string' ? services.config.routes[name] : undefined;
+  const route = typeof name === 'string' ? services.config.routes.get(name) : undefined;
   if (!route) {
-    const names = Object.keys(services.config.routes).join(', ');
-    throw new ApiError(400, 'invalid_request', `Unknown route ${JSON.stringify(name)}; use one of: ${names}.`);
+    const names = [...services.config.routes.keys()].join(', ');
+    throw new UpfrontError('invalid_request', `Unknown route ${JSON.stringify(name)}; use one of: ${names}.`);
   }
   return route;
 }
@@ -42,7 +42,7 @@ function findRoute(services: Services, name: unknown): RouteConfig {
  */
 export async function createUpload(services: Services, userId: string, body: unknown): Promise<CreateUploadResult> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError(400, 'invalid_request', 'Send a JSON object: {"route", "filename", "contentType", "size"}.');
+    throw new UpfrontError('invalid_request', 'Send a JSON object: {"route", "filename", "contentType", "size"}.');
   }
   const input = body as Record<string, unknown>;
   const route = findRoute(services, input.route);
@@ -51,19 +51,15 @@ export async function createUpload(services: Services, userId: string, body: unk
   const size = field(input, 'size', 'number') as number;
 
   if (!contentType || !route.types.includes(contentType)) {
-    throw new ApiError(
-      415,
-      'type_not_allowed',
+    throw new UpfrontError('type_not_allowed',
       `The "${route.name}" route accepts ${route.types.join(', ')}; ${JSON.stringify(input.contentType)} is not one of them.`,
     );
   }
   if (!Number.isSafeInteger(size) || size < 1) {
-    throw new ApiError(400, 'invalid_request', 'Send "size" as the file\'s length in bytes, a whole number of at least 1.');
+    throw new UpfrontError('invalid_request', 'Send "size" as the file\'s length in bytes, a whole number of at least 1.');
   }
   if (size > route.maxSize) {
-    throw new ApiError(
-      413,
-      'file_too_large',
+    throw new UpfrontError('file_too_large',
       `The file is ${formatSize(size)}; the "${route.name}" route accepts files up to ${formatSize(route.maxSize)}. Choose a smaller file.`,
     );
   }

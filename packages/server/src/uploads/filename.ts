@@ -1,4 +1,4 @@
-import { ApiError } from '../http/problem.ts';
+import { UpfrontError } from '../errors.ts';
 
 const MAX_FILENAME_CHARS = 255;
 // Control characters, and bidi overrides that make `cod.exe` display as `exe.doc`.
@@ -11,23 +11,19 @@ const FORBIDDEN = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
  */
 export function sanitiseFilename(input: unknown): string {
   if (typeof input !== 'string' || input.length === 0) {
-    throw new ApiError(400, 'invalid_filename', 'Send the file\'s name as a non-empty string in "filename".');
+    throw new UpfrontError('invalid_filename', 'Send the file\'s name as a non-empty string in "filename".');
   }
   if (FORBIDDEN.test(input)) {
-    throw new ApiError(
-      400,
-      'invalid_filename',
+    throw new UpfrontError('invalid_filename',
       'The filename contains control characters (such as NUL) or text-direction overrides; rename the file and try again.',
     );
   }
   const name = input.normalize('NFC').split(/[\\/]/).pop()!.trim();
   if (name === '' || name === '.' || name === '..') {
-    throw new ApiError(400, 'invalid_filename', 'The filename has no name part after removing its path; send just the file\'s name.');
+    throw new UpfrontError('invalid_filename', 'The filename has no name part after removing its path; send just the file\'s name.');
   }
   if ([...name].length > MAX_FILENAME_CHARS) {
-    throw new ApiError(
-      400,
-      'invalid_filename',
+    throw new UpfrontError('invalid_filename',
       `The filename is longer than ${MAX_FILENAME_CHARS} characters; shorten it and try again.`,
     );
   }

@@ -1,7 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import type { ObjectHead, StorageDriver } from '../storage/types.ts';
 import type { UploadRecord } from '../store/types.ts';
-import type { ErrorCode } from '../http/problem.ts';
+import type { ErrorCode } from '../errors.ts';
 
 // file-type needs at most this many bytes to recognise any format it knows.
 const SNIFF_BYTES = 4100;
