@@ -20,6 +20,9 @@ Options:
   --port <n>      Port to listen on (default: $PORT or 3000)
   --host <addr>   Address to bind (default: 127.0.0.1 for dev, 0.0.0.0 for serve)
   --public-url    URL browsers reach this server at (default: http://localhost:<port>)
+  --unsafe-dev-sign-in
+                  serve only: turn the dev issuer on in production, so anyone can sign in as
+                  any user. For throwaway demos; warned about at every start.
   -h, --help      Show this help
 `;
 
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'public-url': { type: 'string' },
+      'unsafe-dev-sign-in': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,6 +50,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be a port number (got ${values.port})`);
   const env = { ...process.env };
   if (dev) env.CORS_ORIGINS ??= 'http://localhost:*,http://127.0.0.1:*';
+  if (values['unsafe-dev-sign-in']) {
+    if (dev) throw new ConfigError('--unsafe-dev-sign-in is for `upfront serve`; `upfront dev` has dev sign-in already');
+    env.AUTH_DEV_ISSUER = 'true';
+    env.AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION = 'true';
+  }
   const config = loadConfig({ env, mode: dev ? 'dev' : 'production' });
 
   const hasWeb = dev && existsSync(webDist);

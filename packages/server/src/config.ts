@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Strategy, Visibility } from './store/types.ts';
 import { validateKeyTemplate } from './uploads/key-template.ts';
 import { normaliseContentType } from './uploads/content-types.ts';
-import { s3ConfigFromEnv, type S3DriverConfig } from './storage/s3-driver.ts';
+import { s3ConfigFromEnv, type S3DriverConfig } from './storage/s3-config.ts';
 
 /** One kind of upload and its rules. */
 export interface RouteConfig {

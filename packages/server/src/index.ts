@@ -8,13 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAuthenticator } from './auth/authenticate.ts';
-import { createDevIssuer } from './auth/dev-issuer.ts';
-import type { UpfrontConfig } from './config.ts';
+import { createDevIssuer, type DevIssuer } from './auth/dev-issuer.ts';
+import { checkDevIssuer, type UpfrontConfig } from './config.ts';
 import { createApp, type FetchHandler } from './http/app.ts';
 import type { Services } from './services.ts';
-import { createDiskDriver } from './storage/disk-driver.ts';
-import { createDiskEndpoint } from './storage/disk-endpoint.ts';
-import { createS3Driver } from './storage/s3-driver.ts';
+import type { StorageDriver } from './storage/types.ts';
 import { openStore } from './store/open-store.ts';
 
 export { loadConfig, defaultRoutes, ConfigError, type UpfrontConfig, type RouteConfig } from './config.ts';
@@ -36,6 +34,25 @@ export interface Upfront {
   close(): Promise<void>;
 }
 
+interface OpenedStorage {
+  storage: StorageDriver;
+  /** The disk driver's own HTTP endpoint, served by the API under this path prefix. */
+  storageEndpoint?: { pathPrefix: string; handler: FetchHandler };
+}
+
+async function openStorage(config: UpfrontConfig, publicUrl: string): Promise<OpenedStorage> {
+  if (config.storage.driver === 's3') {
+    const { createS3Driver } = await import('./storage/s3-driver.ts');
+    return { storage: createS3Driver(config.storage) };
+  }
+  const [{ createDiskDriver }, { createDiskEndpoint }] = await Promise.all([
+    import('./storage/disk-driver.ts'),
+    import('./storage/disk-endpoint.ts'),
+  ]);
+  const disk = createDiskDriver({ dataDir: config.dataDir, baseUrl: `${publicUrl}/storage`, secret: diskSecret(config, config.storage.secret) });
+  return { storage: disk, storageEndpoint: { pathPrefix: '/storage', handler: createDiskEndpoint(disk, { corsOrigins: config.corsOrigins }) } };
+}
+
 /** The disk driver's signing secret: from config, else made once and kept in the data dir. */
 function diskSecret(config: UpfrontConfig, given: string | undefined): string {
   if (given) return given;
@@ -50,24 +67,28 @@ function diskSecret(config: UpfrontConfig, given: string | undefined): string {
   }
 }
 
+/**
+ * Builds the API for `config`. Only what the configuration uses is loaded (the disk or the s3
+ * driver, the SQLite or the PostgreSQL client), which keeps start-up short.
+ */
 export async function createUpfront(config: UpfrontConfig, options: UpfrontOptions): Promise<Upfront> {
+  checkDevIssuer(config.mode, config.auth);
+  if (config.mode === 'production' && config.auth.devIssuer) {
+    console.warn('upfront: WARNING: the dev issuer is on in production: anyone can sign in as any user (POST /v1/dev/token).');
+  }
   const publicUrl = options.publicUrl.replace(/\/+$/, '');
   const store = await openStore(config.databaseUrl);
-  let storageEndpoint: { pathPrefix: string; handler: FetchHandler } | undefined;
-  let storage;
-  if (config.storage.driver === 'disk') {
-    const disk = createDiskDriver({
-      dataDir: config.dataDir,
-      baseUrl: `${publicUrl}/storage`,
-      secret: diskSecret(config, config.storage.secret),
-    });
-    storage = disk;
-    storageEndpoint = { pathPrefix: '/storage', handler: createDiskEndpoint(disk, { corsOrigins: config.corsOrigins }) };
-  } else {
-    storage = createS3Driver(config.storage);
+  let opened: OpenedStorage;
+  let devIssuer: DevIssuer | undefined;
+  try {
+    opened = await openStorage(config, publicUrl);
+    devIssuer = config.auth.devIssuer ? await createDevIssuer() : undefined;
+  } catch (error) {
+    await store.close();
+    throw error;
   }
+  const { storage, storageEndpoint } = opened;
   const services: Services = { config, storage, store };
-  const devIssuer = config.auth.devIssuer ? await createDevIssuer() : undefined;
   const app = createApp({
     services,
     authenticate: createAuthenticator(config.auth, devIssuer),

@@ -1,4 +1,8 @@
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet } from 'jose/jwks/local';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
+import { SignJWT } from 'jose/jwt/sign';
 
 export const DEV_ISSUER = 'upfront-dev';
 export const DEV_AUDIENCE = 'upfront';

@@ -59,7 +59,7 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
       })),
     }),
   );
-  if (devIssuer) devRoutes(app, devIssuer);
+  if (devIssuer) devRoutes(app, devIssuer, { loopbackOnly: services.config.mode === 'dev' });
 
   app.use('/v1/*', async (c, next) => {
     c.set('user', await authenticate(c.req.header('authorization')));

@@ -4,9 +4,19 @@ import type { Env } from '../http/context.ts';
 import { readJson } from '../http/context.ts';
 import { UpfrontError } from '../errors.ts';
 
-/** `POST /v1/dev/token {"user": "alice"}` → a token for alice. Mounted only when the dev issuer is on. */
-export function devRoutes(app: Hono<Env>, issuer: DevIssuer): void {
+/**
+ * `POST /v1/dev/token {"user": "alice"}` → a token for alice. Mounted only when the dev issuer is on.
+ * With `loopbackOnly` (dev mode) only requests addressed to this machine by a loopback name are
+ * served: a web page whose own domain resolves to 127.0.0.1 (DNS rebinding) sends its own Host.
+ */
+export function devRoutes(app: Hono<Env>, issuer: DevIssuer, { loopbackOnly }: { loopbackOnly: boolean }): void {
   app.post('/v1/dev/token', async (c) => {
+    if (loopbackOnly && !isLoopbackHost(c.req.header('host'))) {
+      throw new UpfrontError(
+        'forbidden',
+        'Dev sign-in answers only requests to localhost, 127.0.0.1 or [::1]; open the app through one of those names.',
+      );
+    }
     const body = (await readJson(c)) as { user?: unknown } | null;
     const user = typeof body?.user === 'string' ? body.user.trim() : '';
     if (!/^[\p{L}\p{N}._@+-]{1,64}$/u.test(user)) {
@@ -15,4 +25,15 @@ export function devRoutes(app: Hono<Env>, issuer: DevIssuer): void {
     const { token, expiresAt } = await issuer.issue(user);
     return c.json({ token, expiresAt: expiresAt.toISOString() });
   });
+}
+
+/** `localhost`, `*.localhost`, `127.x.x.x` or `[::1]`, with or without a port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  const name = (host ?? '').toLowerCase().replace(/:\d+$/, '');
+  return (
+    name === 'localhost' ||
+    name.endsWith('.localhost') ||
+    name === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
+  );
 }

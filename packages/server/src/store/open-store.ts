@@ -3,7 +3,9 @@
  *
  * - `sqlite:<path>`, or a plain file path: SQLite, the embedded default. The parent directory is
  *   created; WAL journal, foreign keys on, and a busy timeout so several processes can share the
- *   file. Open one store per file per process: better-sqlite3 waits for locks synchronously, so a
+ *   file. `?synchronous=full` (the default) makes every commit durable before it is answered, even
+ *   on power loss; `?synchronous=normal` skips that fsync and may lose the last commits on power loss
+ *   or an OS crash (never on a crash of the process, and the file stays consistent). Open one store per file per process: better-sqlite3 waits for locks synchronously, so a
  *   second store in the same process would block the first.
  * - `sqlite::memory:`: a private in-memory database (gone when closed).
  * - `postgres://…` or `postgresql://…`: PostgreSQL through a connection pool, for several API
@@ -13,9 +15,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
-import { Pool } from 'pg';
 import { KyselyStore } from './kysely-store.ts';
 import type { StoreDatabase } from './migrations.ts';
 import type { MetadataStore } from './types.ts';
@@ -23,15 +24,20 @@ import type { MetadataStore } from './types.ts';
 /** How long SQLite waits for another process's lock before failing with SQLITE_BUSY. */
 const sqliteBusyTimeoutMs = 5000;
 
+type Synchronous = 'full' | 'normal';
+
 type Target =
-  | { kind: 'sqlite'; path: string; name: string }
+  | { kind: 'sqlite'; path: string; synchronous: Synchronous; name: string }
   | { kind: 'postgres'; connectionString: string; schema: string | undefined; name: string };
 
 export async function openStore(url: string): Promise<MetadataStore> {
   const target = parseStoreUrl(url);
   let store: KyselyStore | undefined;
   try {
-    store = target.kind === 'sqlite' ? await openSqlite(target.path) : openPostgres(target.connectionString, target.schema);
+    store =
+      target.kind === 'sqlite'
+        ? await openSqlite(target.path, target.synchronous)
+        : await openPostgres(target.connectionString, target.schema);
     await store.migrate();
     return store;
   } catch (error) {
@@ -45,17 +51,29 @@ export async function openStore(url: string): Promise<MetadataStore> {
 function parseStoreUrl(url: string): Target {
   // Two letters at least, so that a Windows path such as C:\data\upfront.db stays a path.
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(url)?.[1]?.toLowerCase();
-  if (scheme === undefined) return { kind: 'sqlite', path: url, name: url };
-  if (scheme === 'sqlite') {
-    const path = url.slice('sqlite:'.length);
-    if (path === '') throw new Error('The metadata store URL "sqlite:" names no file: use sqlite:<path> or sqlite::memory:.');
-    return { kind: 'sqlite', path, name: path };
-  }
+  if (scheme === undefined) return parseSqliteUrl(url);
+  if (scheme === 'sqlite') return parseSqliteUrl(url.slice('sqlite:'.length));
   if (scheme === 'postgres' || scheme === 'postgresql') return parsePostgresUrl(url);
   throw new Error(
     `The metadata store URL scheme "${scheme}:" is not supported: use sqlite:<path>, sqlite::memory:, ` +
       'a file path, or postgres://user@host:port/database.',
   );
+}
+
+/** `<path>[?synchronous=full|normal]` */
+function parseSqliteUrl(rest: string): Target {
+  const query = rest.lastIndexOf('?');
+  const path = query < 0 ? rest : rest.slice(0, query);
+  if (path === '') throw new Error('The metadata store URL "sqlite:" names no file: use sqlite:<path> or sqlite::memory:.');
+  let synchronous: Synchronous = 'full';
+  for (const [name, value] of new URLSearchParams(query < 0 ? '' : rest.slice(query + 1))) {
+    const lower = value.toLowerCase();
+    if (name !== 'synchronous' || (lower !== 'full' && lower !== 'normal')) {
+      throw new Error(`The SQLite URL option ${name}=${value} is not supported: the one option is synchronous=full (default) or synchronous=normal.`);
+    }
+    synchronous = lower;
+  }
+  return { kind: 'sqlite', path, synchronous, name: path };
 }
 
 function parsePostgresUrl(url: string): Target {
@@ -77,14 +95,17 @@ function parsePostgresUrl(url: string): Target {
   return { kind: 'postgres', connectionString: parsed.toString(), schema, name };
 }
 
-async function openSqlite(path: string): Promise<KyselyStore> {
+async function openSqlite(path: string, synchronous: Synchronous): Promise<KyselyStore> {
   const inMemory = path === ':memory:';
   if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const { default: Database } = await import('better-sqlite3');
   const database = new Database(path);
   try {
     database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
     database.pragma('foreign_keys = ON');
     if (!inMemory) await useWriteAheadLog(database);
+    // Group commit (group-commit.ts) shares one fsync among the creates that arrive together.
+    database.pragma(`synchronous = ${synchronous.toUpperCase()}`);
   } catch (error) {
     database.close();
     throw error;
@@ -123,19 +144,17 @@ async function useWriteAheadLog(database: Database.Database): Promise<void> {
   for (;;) {
     try {
       database.pragma('journal_mode = WAL');
-      // In WAL mode NORMAL stays consistent after a crash and only risks the last commits on power
-      // loss; FULL would fsync on every commit, the largest cost of a create-upload.
-      database.pragma('synchronous = NORMAL');
       return;
     } catch (error) {
-      const busy = error instanceof Database.SqliteError && error.code === 'SQLITE_BUSY';
+      const busy = (error as { code?: unknown }).code === 'SQLITE_BUSY';
       if (!busy || Date.now() >= deadline) throw error;
       await sleep(10);
     }
   }
 }
 
-function openPostgres(connectionString: string, schema: string | undefined): KyselyStore {
+async function openPostgres(connectionString: string, schema: string | undefined): Promise<KyselyStore> {
+  const { Pool } = (await import('pg')).default;
   const pool = new Pool({ connectionString });
   // An idle connection that dies (server restart) is dropped by the pool and replaced on the next
   // query; without a listener the 'error' event would crash the process.

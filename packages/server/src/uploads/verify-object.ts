@@ -1,4 +1,3 @@
-import { fileTypeFromBuffer } from 'file-type';
 import type { ObjectHead, StorageDriver } from '../storage/types.ts';
 import type { UploadRecord } from '../store/types.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -32,7 +31,7 @@ export async function verifyObject(
   }
   // Bound to the ETag of the head: if the object is overwritten meanwhile, ObjectChangedError.
   const head = await storage.readStart('staging', upload.key, SNIFF_BYTES, staged.etag !== undefined ? { ifMatch: staged.etag } : {});
-  const detected = (await fileTypeFromBuffer(head))?.mime;
+  const detected = (await detectType(head))?.mime;
   if (detected !== upload.contentType) {
     const seen = detected ? `looks like ${detected}` : 'is not a recognisable file of that type';
     return reject(
@@ -44,6 +43,13 @@ export async function verifyObject(
     return reject('type_not_allowed', `Files of type ${detected} are no longer accepted by this route.`);
   }
   return { ok: true, contentType: detected };
+}
+
+/** file-type is loaded on the first verification, not at start-up. */
+let fileType: Promise<typeof import('file-type')> | undefined;
+async function detectType(bytes: Uint8Array) {
+  fileType ??= import('file-type');
+  return (await fileType).fileTypeFromBuffer(bytes);
 }
 
 function reject(code: Rejection['code'], detail: string): Verdict {
