@@ -1,21 +1,24 @@
 /**
- * The disk driver and its storage endpoint, through real HTTP: every signed request shape S3 takes, and
- * every way of bending one (tampered, expired, other key/method/length/type, traversal) refused with
- * S3's status and code, leaving nothing on disk.
+ * The disk driver and its storage endpoint, through real HTTP (Upfront's own Node adapter): every signed
+ * request shape S3 takes, and every way of bending one (tampered, expired, other key/method/length/type,
+ * traversal, hostile names and bodies) refused with S3's status and code, leaving nothing on disk.
+ * Promotion (copy) is a hard link, checked by inode, and ETag checks trust only a sidecar written for
+ * the very file, checked with sidecars that lie.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { createHash, createHmac } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
+import { requestListener } from '../../packages/server/src/node.ts';
 import { createDiskDriver, DISK_ACCESS_KEY_ID, type DiskDriver } from '../../packages/server/src/storage/disk-driver.ts';
 import { createDiskEndpoint } from '../../packages/server/src/storage/disk-endpoint.ts';
-import { bucketUrl, objectUrl, presignPost, presignUrl } from '../../packages/server/src/storage/sigv4.ts';
+import { ObjectChangedError, ObjectMissingError } from '../../packages/server/src/storage/errors.ts';
+import { bucketUrl, objectUrl, presignPost, presignUrl, scopeKey } from '../../packages/server/src/storage/sigv4.ts';
 
 const SECRET = 'test-secret-of-the-disk-driver';
 const credentials = { accessKeyId: DISK_ACCESS_KEY_ID, secretAccessKey: SECRET };
@@ -25,13 +28,13 @@ let dataDir: string;
 let driver: DiskDriver;
 let base: string; // http://127.0.0.1:PORT/storage
 let port: number;
-let server: ReturnType<typeof serve>;
+let server: Server;
 
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'upfront-disk-'));
   let handler: (request: Request) => Promise<Response> = async () => new Response(null, { status: 503 });
-  server = serve({ fetch: (request: Request) => handler(request), port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((resolve) => server.once('listening', resolve));
+  server = createServer(requestListener((request) => handler(request)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}/storage`;
   driver = createDiskDriver({ dataDir, baseUrl: base, secret: SECRET });
@@ -72,6 +75,12 @@ async function assertRefused(send: () => Promise<Response>, status: number, code
 
 function put(url: string, body: Uint8Array, headers: Record<string, string>): Promise<Response> {
   return fetch(url, { method: 'PUT', body: new Uint8Array(body), headers });
+}
+
+/** Uploads `body` to staging with a presigned PUT. */
+async function stage(key: string, body: Uint8Array, contentType = 'image/png'): Promise<void> {
+  const signed = driver.presignPut({ key, contentType, contentLength: body.length, expiresIn: 60 });
+  assert.equal((await put(signed.url, body, signed.headers)).status, 200);
 }
 
 function form(fields: Record<string, string>, file: Uint8Array | undefined, fileType = 'application/octet-stream'): FormData {
@@ -523,13 +532,369 @@ describe('GET, copy, delete', () => {
       ['GET', `/storage/public/${key}`, 404, 'NoSuchKey'],
       ['GET', '/storage/public/%E0%A4%A', 400, 'InvalidURI'],
       ['GET', `/storage/public/${key}?X-Amz-Signature=abc`, 400, 'AuthorizationQueryParametersError'],
-      ['POST', `/storage/staging/${key}?uploads`, 501, 'NotImplemented'],
+      ['POST', `/storage/staging/${key}?uploads`, 400, 'InvalidRequest'],
       ['PUT', `/storage/staging/${'a'.repeat(1100)}`, 400, 'KeyTooLongError'],
     ];
     for (const [method, path, status, code] of cases) {
       const response = await raw(method, path);
       assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
       assert.equal(codeOf(response.text), code, `${method} ${path}`);
+    }
+  });
+});
+
+describe('promote (copy) and conditional reads', () => {
+  const objectFile = (bucket: string, key: string) => join(dataDir, 'objects', bucket, key);
+  const sidecarFile = (bucket: string, key: string) => join(dataDir, 'meta', bucket, key);
+  const tmpEntries = () => readdir(join(dataDir, 'tmp')).catch(() => [] as string[]);
+  /** The identity a sidecar records of its file (the driver's on-disk format). */
+  async function identityOf(file: string): Promise<string> {
+    const stats = await stat(file, { bigint: true });
+    return `${stats.ino}:${stats.mtimeNs}:${stats.size}`;
+  }
+  async function rewriteSidecar(bucket: string, key: string, change: (sidecar: Record<string, unknown>) => void): Promise<void> {
+    const sidecar = JSON.parse(await readFile(sidecarFile(bucket, key), 'utf8')) as Record<string, unknown>;
+    change(sidecar);
+    await writeFile(sidecarFile(bucket, key), JSON.stringify(sidecar));
+  }
+
+  it('links the staged file into place: same inode, new metadata, the staged object kept, nothing left in tmp', async () => {
+    const key = newKey('linked.png');
+    const body = bytes(3000);
+    await stage(key, body);
+    const options = { contentType: 'image/png', cacheControl: 'public, max-age=31536000, immutable', ifMatch: md5Etag(body) };
+    await driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, options);
+    // Again, as a retried complete does: the target already is this very file (rename does nothing then).
+    await driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, options);
+
+    const [staged, promoted] = await Promise.all([stat(objectFile('staging', key)), stat(objectFile('public', key))]);
+    assert.equal(promoted.ino, staged.ino, 'the promoted object is the staged file, not a copy of its bytes');
+    assert.deepEqual(await tmpEntries(), []);
+    assert.deepEqual(await driver.head('staging', key), { size: 3000, contentType: 'image/png', etag: md5Etag(body) });
+    const response = await fetch(driver.publicUrl(key));
+    assert.equal(response.headers.get('cache-control'), options.cacheControl);
+    assert.equal(response.headers.get('etag'), md5Etag(body));
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), body);
+
+    // Deleting the staged name leaves the promoted one whole, and it still trusts its sidecar.
+    await driver.delete('staging', key);
+    assert.deepEqual(await driver.head('public', key), { size: 3000, contentType: 'image/png', etag: md5Etag(body) });
+    await rewriteSidecar('public', key, (sidecar) => (sidecar.etag = '"trusted"'));
+    assert.equal((await driver.head('public', key))?.etag, '"trusted"');
+  });
+
+  it('checks ifMatch against the sidecar written for the very file, without reading it (a sparse 1 GiB file)', async () => {
+    const key = newKey('huge.bin');
+    const file = objectFile('staging', key);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, '');
+    await truncate(file, 2 ** 30);
+    // The recorded ETag is not the file's MD5: only a driver that trusts the sidecar, instead of hashing
+    // the whole file, can accept it.
+    const unhashed = '"not-the-md5-of-the-file"';
+    const sidecar = { contentType: 'application/zip', size: 2 ** 30, etag: unhashed, file: await identityOf(file) };
+    await mkdir(dirname(sidecarFile('staging', key)), { recursive: true });
+    await writeFile(sidecarFile('staging', key), JSON.stringify(sidecar));
+
+    assert.deepEqual(await driver.head('staging', key), { size: 2 ** 30, contentType: 'application/zip', etag: unhashed });
+    assert.deepEqual(await driver.readStart('staging', key, 8, { ifMatch: unhashed }), new Uint8Array(8));
+    await assert.rejects(driver.readStart('staging', key, 8, { ifMatch: md5Etag(bytes(8)) }), ObjectChangedError);
+    await driver.copy({ bucket: 'staging', key }, { bucket: 'private', key }, { contentType: 'application/zip', ifMatch: unhashed });
+    assert.equal((await stat(objectFile('private', key))).ino, (await stat(file)).ino);
+    assert.equal((await driver.head('private', key))?.etag, unhashed);
+    await driver.delete('private', key);
+    await driver.delete('staging', key);
+  });
+
+  it('hashes a file its sidecar does not describe (older version, crash, overwrite): never trusts a stale ETag', async () => {
+    const body = bytes(5000, 3);
+    const stale = '"stale-etag-of-other-bytes"';
+    const changes: [string, (sidecar: Record<string, unknown>) => void][] = [
+      ['written by an older version (no identity, same size)', (sidecar) => ((sidecar.etag = stale), delete sidecar.file)],
+      ['written for another file', (sidecar) => ((sidecar.etag = stale), (sidecar.file = `1${String(sidecar.file)}`))],
+    ];
+    for (const [why, change] of changes) {
+      const key = newKey('stale.png');
+      await stage(key, body);
+      await rewriteSidecar('staging', key, change);
+      assert.equal((await driver.head('staging', key))?.etag, md5Etag(body), why);
+      await assert.rejects(driver.readStart('staging', key, 4, { ifMatch: stale }), ObjectChangedError, why);
+      assert.deepEqual(Buffer.from(await driver.readStart('staging', key, 4, { ifMatch: md5Etag(body) })), body.subarray(0, 4), why);
+      await assert.rejects(driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, { contentType: 'image/png', ifMatch: stale }), ObjectChangedError, why);
+      assert.equal(await driver.head('public', key), null, why);
+      assert.deepEqual(await tmpEntries(), [], why);
+      await driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, { contentType: 'image/png', ifMatch: md5Etag(body) });
+      assert.equal((await driver.head('public', key))?.etag, md5Etag(body), why);
+      await driver.delete('public', key);
+      await driver.delete('staging', key);
+    }
+  });
+
+  it('a missing object (or a "directory" of longer keys) is ObjectMissingError for readStart and copy, null for head', async () => {
+    const missing = newKey('missing.png');
+    const parent = newKey('parent');
+    await stage(`${parent}/child.png`, bytes(10));
+    for (const key of [missing, parent, `${missing}/below`]) {
+      assert.equal(await driver.head('staging', key), null, key);
+      await assert.rejects(driver.readStart('staging', key, 10), ObjectMissingError, key);
+      await assert.rejects(driver.readStart('staging', key, 10, { ifMatch: md5Etag(bytes(10)) }), ObjectMissingError, key);
+      await assert.rejects(driver.copy({ bucket: 'staging', key }, { bucket: 'public', key: newKey() }, { contentType: 'image/png' }), ObjectMissingError, key);
+    }
+    assert.deepEqual(await tmpEntries(), []);
+  });
+
+  it('after a crash between placing the sidecar and the object there is no object, and a retried copy completes', async () => {
+    const key = newKey('crash.png');
+    const body = bytes(700);
+    await stage(key, body);
+    const options = { contentType: 'image/png', ifMatch: md5Etag(body) };
+    await driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, options);
+    await unlink(objectFile('public', key)); // the state such a crash leaves: the sidecar only
+    assert.equal(await driver.head('public', key), null);
+    assert.deepEqual(await s3Error(await fetch(driver.publicUrl(key))), { status: 404, code: 'NoSuchKey' });
+    await driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, options);
+    assert.deepEqual(await driver.head('public', key), { size: 700, contentType: 'image/png', etag: md5Etag(body) });
+  });
+
+  // Another file system for the staged objects makes the link fail with EXDEV; /dev/shm is one here.
+  const otherFs = (async () => {
+    const [shm, tmp] = await Promise.all([stat('/dev/shm').catch(() => undefined), stat(tmpdir())]);
+    return shm?.isDirectory() && shm.dev !== tmp.dev ? '/dev/shm' : undefined;
+  })();
+
+  it('copies the bytes where it cannot link (staging on another file system): same checks, same result', async (t) => {
+    const shm = await otherFs;
+    if (!shm) return t.skip('no second file system at /dev/shm');
+    const root = await mkdtemp(join(tmpdir(), 'upfront-exdev-'));
+    const stagingDir = await mkdtemp(join(shm, 'upfront-exdev-staging-'));
+    try {
+      await mkdir(join(root, 'objects'), { recursive: true });
+      await symlink(stagingDir, join(root, 'objects', 'staging'));
+      const other = createDiskDriver({ dataDir: root, baseUrl: base, secret: SECRET });
+      const body = bytes(4000, 9);
+      await writeFile(join(stagingDir, 'file.png'), body); // staged without a sidecar: hashed
+      const from = { bucket: 'staging' as const, key: 'file.png' };
+      await assert.rejects(other.copy(from, { bucket: 'public', key: 'file.png' }, { contentType: 'image/png', ifMatch: '"other"' }), ObjectChangedError);
+      assert.equal(await other.head('public', 'file.png'), null);
+      await other.copy(from, { bucket: 'public', key: 'file.png' }, { contentType: 'image/png', ifMatch: md5Etag(body) });
+      assert.deepEqual(await readFile(join(root, 'objects', 'public', 'file.png')), body);
+      assert.deepEqual(await other.head('public', 'file.png'), { size: 4000, contentType: 'image/png', etag: md5Etag(body) });
+      await assert.rejects(other.copy({ bucket: 'staging', key: 'gone.png' }, { bucket: 'public', key: 'gone.png' }, { contentType: 'image/png' }), ObjectMissingError);
+      assert.deepEqual(await readdir(join(root, 'tmp')), []);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+      await rm(stagingDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hostile requests', () => {
+  interface Answer {
+    status: number;
+    headers: Map<string, string>;
+    body: string;
+  }
+
+  /** Sends exactly these bytes on a new connection; the answer, or undefined if the server closed without one. */
+  function exchange(request: string | Buffer, { halfClose = false } = {}): Promise<Answer | undefined> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => (halfClose ? socket.end(request) : socket.write(request)));
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+      socket.on('close', () => resolve(parseAnswer(Buffer.concat(chunks))));
+    });
+  }
+
+  function parseAnswer(bytes: Buffer): Answer | undefined {
+    const end = bytes.indexOf('\r\n\r\n');
+    if (end < 0) return undefined;
+    const [statusLine = '', ...lines] = bytes.subarray(0, end).toString('latin1').split('\r\n');
+    const headers = new Map(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+    let body = bytes.subarray(end + 4);
+    if (headers.get('transfer-encoding') === 'chunked') {
+      const parts: Buffer[] = [];
+      for (let at = 0; ; ) {
+        const lineEnd = body.indexOf('\r\n', at);
+        const size = parseInt(body.subarray(at, lineEnd).toString('latin1'), 16);
+        if (!(size > 0)) break;
+        parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+        at = lineEnd + 2 + size + 2;
+      }
+      body = Buffer.concat(parts);
+    }
+    return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1]), headers, body: body.toString('utf8') };
+  }
+
+  /** An HTTP/1.1 request as written; Content-Length follows the body unless the headers say otherwise. */
+  function http1(method: string, target: string, headers: Record<string, string> = {}, body: string | Buffer = ''): Buffer {
+    const named = (name: string) => Object.keys(headers).some((header) => header.toLowerCase() === name);
+    const all = { Host: `127.0.0.1:${port}`, Connection: 'close', ...headers };
+    if (body.length > 0 && !named('content-length') && !named('transfer-encoding')) Object.assign(all, { 'Content-Length': String(Buffer.byteLength(body)) });
+    const head = `${method} ${target} HTTP/1.1\r\n${Object.entries(all).map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+    return Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body)]);
+  }
+
+  function formBody(boundary: string, fields: [string, string][], file?: Buffer): Buffer {
+    const parts = fields.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+    if (!file) return Buffer.from(`${parts.join('')}--${boundary}--\r\n`);
+    return Buffer.concat([
+      Buffer.from(`${parts.join('')}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n`),
+      file,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+  }
+
+  /** A POST form signed for the staging bucket, with `policy` as its (any) policy document. */
+  function signedForm(key: string, policy?: unknown): Record<string, string> {
+    const { fields } = driver.presignPost({ key, contentType: 'image/png', maxSize: 1000, expiresIn: 60 });
+    if (policy === undefined) return fields;
+    const encoded = Buffer.from(JSON.stringify(policy)).toString('base64');
+    const signingKey = scopeKey(credentials, fields['X-Amz-Date']!.slice(0, 8), 'local', 's3').signingKey;
+    return { ...fields, Policy: encoded, 'X-Amz-Signature': createHmac('sha256', signingKey).update(encoded).digest('hex') };
+  }
+
+  it('answers every hostile request with a 4xx and an S3 error code, and writes nothing', async () => {
+    const existing = newKey('public.png');
+    const existingBody = bytes(100);
+    await stage(existing, existingBody);
+    await driver.copy({ bucket: 'staging', key: existing }, { bucket: 'public', key: existing }, { contentType: 'image/png' });
+    const key = newKey('hostile.png');
+    const png = { 'Content-Type': 'image/png' };
+    const putUrl = new URL(driver.presignPut({ key, contentType: 'image/png', contentLength: 4, expiresIn: 60 }).url);
+    const signedPut = `${putUrl.pathname}${putUrl.search}`;
+    const withParam = (name: string, value: string) => signedPut.replace(new RegExp(`${name}=[^&]*`), `${name}=${value}`);
+    const privateGet = new URL(driver.presignGet('private', existing, { expiresIn: 60 }));
+    const boundary = 'hostileBoundary';
+    const form = (fields: Record<string, string> | [string, string][], file: Buffer | null = bytes(10)) =>
+      http1('POST', '/storage/staging', { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+        formBody(boundary, Array.isArray(fields) ? fields : Object.entries(fields), file ?? undefined));
+    const fields = signedForm(key);
+    const expiration = new Date(Date.now() + 60_000).toISOString();
+    const withConditions = (...conditions: unknown[]) =>
+      signedForm(key, { expiration, conditions: [['content-length-range', 1, 1000], { bucket: 'staging' }, { key }, ...conditions] });
+
+    const cases: [what: string, request: Buffer, status: number, code: string][] = [
+      // Requests this endpoint does not take
+      ['header-signed PUT (Authorization)', http1('PUT', `/storage/staging/${key}`, { ...png, Authorization: 'AWS4-HMAC-SHA256 Credential=upfront-disk/20250101/local/s3/aws4_request, SignedHeaders=host, Signature=00' }, 'evil'), 403, 'AccessDenied'],
+      ['GET with a bearer token', http1('GET', `/storage/public/${existing}`, { Authorization: 'Bearer x' }), 403, 'AccessDenied'],
+      ['create multipart upload', http1('POST', `/storage/staging/${key}?uploads`), 400, 'InvalidRequest'],
+      ['upload part', http1('PUT', `/storage/staging/${key}?partNumber=1&uploadId=abc`, png, 'evil'), 400, 'InvalidRequest'],
+      ['list parts', http1('GET', `/storage/staging/${key}?uploadId=abc`), 400, 'InvalidRequest'],
+      ['complete multipart upload', http1('POST', `/storage/staging/${key}?uploadId=abc`, { 'Content-Type': 'application/xml' }, '<CompleteMultipartUpload/>'), 400, 'InvalidRequest'],
+      ['abort multipart upload', http1('DELETE', `/storage/staging/${key}?uploadId=abc`), 400, 'InvalidRequest'],
+      ['list buckets', http1('GET', '/storage'), 403, 'AccessDenied'],
+      ['list objects', http1('GET', '/storage/staging?list-type=2'), 403, 'AccessDenied'],
+      ['PUT on a bucket', http1('PUT', '/storage/staging', png, 'evil'), 405, 'MethodNotAllowed'],
+      ...['TRACE', 'PROPFIND', 'MKCOL', 'LOCK', 'PURGE', 'PATCH', 'DELETE', 'COPY'].map(
+        (method): [string, Buffer, number, string] => [`${method} an object`, http1(method, `/storage/public/${existing}`), 405, 'MethodNotAllowed'],
+      ),
+      // Bad encodings and names
+      ['bad percent-encoding in the key', http1('GET', '/storage/public/%ZZ'), 400, 'InvalidURI'],
+      ['truncated UTF-8 in the bucket', http1('GET', '/storage/%E0%A4%A/x'), 400, 'InvalidURI'],
+      ['bad percent-encoding in a query name', http1('GET', `/storage/public/${existing}?%ZZ=1`), 400, 'InvalidURI'],
+      ['bad percent-encoding in a query value', http1('GET', `/storage/public/${existing}?a=%E0%A4%A`), 400, 'InvalidURI'],
+      ['bad percent-encoding in a signature parameter', http1('PUT', withParam('X-Amz-Credential', '%ZZ'), png, 'evil'), 400, 'InvalidURI'],
+      ['control character in the key', http1('PUT', `/storage/staging/a%01b${signedPut.slice(signedPut.indexOf('?'))}`, png, 'evil'), 400, 'InvalidArgument'],
+      ['key segment of 300 bytes', http1('GET', `/storage/public/${'a'.repeat(300)}`), 400, 'KeyTooLongError'],
+      ...['__proto__', 'constructor', 'toString', 'hasOwnProperty'].map(
+        (name): [string, Buffer, number, string] => [`bucket named ${name}`, http1('GET', `/storage/${name}/x`), 404, 'NoSuchBucket'],
+      ),
+      ['query names of Object.prototype', http1('GET', '/storage/public/missing?__proto__=1&constructor=2&toString=3&hasOwnProperty=4&valueOf=5'), 404, 'NoSuchKey'],
+      ['anonymous overrides named like Object.prototype', http1('GET', `/storage/public/${existing}?response-__proto__=x&response-constructor=y`), 400, 'InvalidRequest'],
+      ['unsigned PUT to a key named __proto__', http1('PUT', '/storage/staging/__proto__', png, 'evil'), 400, 'AuthorizationQueryParametersError'],
+      // Presigned requests bent out of shape
+      ['a signed header named __proto__', http1('PUT', withParam('X-Amz-SignedHeaders', '__proto__%3Bcontent-length%3Bcontent-type%3Bhost'), png, 'evil'), 403, 'SignatureDoesNotMatch'],
+      ['an access key named __proto__', http1('PUT', signedPut.replace('upfront-disk%2F', '__proto__%2F'), png, 'evil'), 403, 'InvalidAccessKeyId'],
+      ['an algorithm named constructor', http1('PUT', withParam('X-Amz-Algorithm', 'constructor'), png, 'evil'), 400, 'AuthorizationQueryParametersError'],
+      ['a security token named toString', http1('PUT', `${signedPut}&X-Amz-Security-Token=toString`, png, 'evil'), 403, 'AccessDenied'],
+      ['a malformed date', http1('PUT', withParam('X-Amz-Date', '2025-01-01'), png, 'evil'), 400, 'AuthorizationQueryParametersError'],
+      ['an expiry of years', http1('PUT', withParam('X-Amz-Expires', '99999999'), png, 'evil'), 400, 'AuthorizationQueryParametersError'],
+      ['the signature twice', http1('PUT', `${signedPut}&X-Amz-Signature=00`, png, 'evil'), 400, 'AuthorizationQueryParametersError'],
+      ['an unsigned x-amz header', http1('PUT', signedPut, { ...png, 'x-amz-meta-evil': '1' }, 'evil'), 403, 'AccessDenied'],
+      ['a malformed Content-MD5', http1('PUT', signedPut, { ...png, 'Content-MD5': 'constructor' }, 'evil'), 400, 'InvalidDigest'],
+      ['a chunked body', http1('PUT', signedPut, { ...png, 'Transfer-Encoding': 'chunked' }, '4\r\nevil\r\n0\r\n\r\n'), 411, 'MissingContentLength'],
+      ['a small JSON body (buffered by the adapter)', http1('PUT', `/storage/staging/${key}`, { 'Content-Type': 'application/json' }, '{"a":'), 400, 'AuthorizationQueryParametersError'],
+      ['a GET signature used for a PUT', http1('PUT', `${privateGet.pathname}${privateGet.search}`, png, 'evil'), 403, 'AccessDenied'],
+      ['an unsatisfiable huge range', http1('GET', `/storage/public/${existing}`, { Range: 'bytes=99999999999999999999999-' }), 416, 'InvalidRange'],
+      // CORS preflights
+      ['a preflight without Origin', http1('OPTIONS', `/storage/staging/${key}`), 400, 'BadRequest'],
+      ['a preflight for method __proto__', http1('OPTIONS', `/storage/staging/${key}`, { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': '__proto__' }), 403, 'AccessForbidden'],
+      // POST forms
+      ['a form that is not multipart', http1('POST', '/storage/staging', { 'Content-Type': 'text/plain' }, 'key=a'), 412, 'PreconditionFailed'],
+      ['a boundary of 71 characters', http1('POST', '/storage/staging', { 'Content-Type': `multipart/form-data; boundary=${'b'.repeat(71)}` }, 'x'), 412, 'PreconditionFailed'],
+      ['garbage after the boundary line', http1('POST', '/storage/staging', { 'Content-Type': `multipart/form-data; boundary=${boundary}` }, `--${boundary}garbage\r\n\r\n`), 400, 'MalformedPOSTRequest'],
+      ['a form that ends early', http1('POST', '/storage/staging', { 'Content-Type': `multipart/form-data; boundary=${boundary}` }, `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nab`), 400, 'IncompleteBody'],
+      ['a part header of 9 KB', http1('POST', '/storage/staging', { 'Content-Type': `multipart/form-data; boundary=${boundary}` }, `--${boundary}\r\nX-Pad: ${'p'.repeat(9000)}\r\n\r\n`), 400, 'MalformedPOSTRequest'],
+      ['a part without a name', http1('POST', '/storage/staging', { 'Content-Type': `multipart/form-data; boundary=${boundary}` }, `--${boundary}\r\nContent-Disposition: form-data; name=""\r\n\r\nx\r\n--${boundary}--\r\n`), 400, 'MalformedPOSTRequest'],
+      ['a form without a file', form(fields, null), 400, 'InvalidArgument'],
+      ['a file before any field', form([], bytes(10)), 400, 'MissingFields'],
+      ['a signed form with a field named __proto__', form([...Object.entries(fields), ['__proto__', 'x']]), 403, 'AccessDenied'],
+      ...['constructor', 'toString', 'hasOwnProperty', 'valueOf'].map(
+        (name): [string, Buffer, number, string] => [`a signed form with a field named ${name}`, form([...Object.entries(fields), [name, 'x']]), 403, 'AccessDenied'],
+      ),
+      ['a signed form with its key field twice', form([...Object.entries(fields), ['KEY', newKey()]]), 400, 'InvalidArgument'],
+      ['a policy whose conditions are an object', form(signedForm(key, { expiration, conditions: JSON.parse('{"__proto__": []}') as unknown })), 400, 'InvalidPolicyDocument'],
+      ['a policy condition on __proto__', form(withConditions(JSON.parse('{"__proto__": "x"}') as unknown)), 403, 'AccessDenied'],
+      ['a policy condition on constructor', form(withConditions(['eq', '$constructor', 'x'])), 403, 'AccessDenied'],
+      ['a policy without an expiration', form(signedForm(key, { conditions: [] })), 400, 'InvalidPolicyDocument'],
+      ['a policy that is no JSON object', form(signedForm(key, 'toString')), 400, 'InvalidPolicyDocument'],
+    ];
+
+    const before = await diskState();
+    for (const [what, request, status, code] of cases) {
+      const answer = await exchange(request);
+      assert.ok(answer, `${what}: no answer`);
+      assert.deepEqual({ status: answer.status, code: codeOf(answer.body) }, { status, code }, `${what}: ${answer.body}`);
+    }
+    // HEAD answers have no body: the code is in a header.
+    const head = await exchange(http1('HEAD', `/storage/private/${existing}?__proto__=1`));
+    assert.deepEqual({ status: head?.status, code: head?.headers.get('x-amz-error-code') }, { status: 403, code: 'AccessDenied' });
+    assert.deepEqual(await diskState(), before, 'hostile requests wrote nothing');
+
+    // Overrides named like Object.prototype members are no overrides: a signed GET serves the object as stored.
+    const overrides = presignUrl({
+      method: 'GET', url: `${objectUrl(base, 'public', existing, true)}?response-constructor=x&response-__proto__=y&response-toString=z`,
+      expiresIn: 60, credentials, region: 'local',
+    });
+    const served = await fetch(overrides);
+    assert.equal(served.status, 200);
+    assert.equal(served.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), existingBody);
+  });
+
+  it('requests Node refuses before the endpoint sees them get a 4xx or no answer, never a 5xx, and write nothing', async () => {
+    const before = await diskState();
+    const host = `127.0.0.1:${port}`;
+    const cases: [what: string, request: string, halfClose?: boolean][] = [
+      ['Content-Length not a number', `PUT /storage/staging/k HTTP/1.1\r\nHost: ${host}\r\nContent-Length: abc\r\n\r\n`],
+      ['negative Content-Length', `PUT /storage/staging/k HTTP/1.1\r\nHost: ${host}\r\nContent-Length: -1\r\n\r\n`],
+      ['two different Content-Lengths', `PUT /storage/staging/k HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`],
+      ['Content-Length with chunked', `PUT /storage/staging/k HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
+      ['a body shorter than its Content-Length', `PUT /storage/staging/k HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100\r\n\r\nshort`, true],
+      ['a form shorter than its Content-Length', `POST /storage/staging HTTP/1.1\r\nHost: ${host}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000\r\n\r\n--b\r\n`, true],
+      ['a broken chunked body', `PUT /storage/staging/k HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`],
+      ['an invalid Host', 'GET /storage/public/k HTTP/1.1\r\nHost: [::1\r\n\r\n'],
+      ['no Host', 'GET /storage/public/k HTTP/1.1\r\n\r\n'],
+      ['an asterisk target', `GET * HTTP/1.1\r\nHost: ${host}\r\n\r\n`],
+      ['a method that is no token', `G@T /storage/public/k HTTP/1.1\r\nHost: ${host}\r\n\r\n`],
+      ['CONNECT', `CONNECT /storage/public/k HTTP/1.1\r\nHost: ${host}\r\n\r\n`],
+      ['a control character in a header value', `GET /storage/public/k HTTP/1.1\r\nHost: ${host}\r\nX-A: a\u0001b\r\n\r\n`],
+      ['a header line without a colon', `GET /storage/public/k HTTP/1.1\r\nHost: ${host}\r\nno colon here\r\n\r\n`],
+    ];
+    for (const [what, request, halfClose] of cases) {
+      const answer = await exchange(Buffer.from(request, 'latin1'), { halfClose: halfClose ?? false });
+      if (answer) assert.ok(answer.status >= 400 && answer.status < 500, `${what}: ${answer.status}`);
+    }
+    assert.deepEqual(await diskState(), before);
+  });
+
+  it('the fetch handler itself refuses a bad Content-Length with an S3 error (other runtimes may pass one through)', async () => {
+    const endpoint = createDiskEndpoint(driver, { corsOrigins: [] });
+    const { url } = driver.presignPut({ key: newKey(), contentType: 'image/png', contentLength: 4, expiresIn: 60 });
+    for (const length of ['abc', '-1', '1e3', '4.0', '0x4', '9'.repeat(16)]) {
+      const request = new Request(url, { method: 'PUT', headers: { host: new URL(url).host, 'content-type': 'image/png', 'content-length': length }, body: 'evil' });
+      await assertRefused(() => endpoint(request), 400, 'InvalidArgument');
     }
   });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createDiskDriver } from '../../packages/server/src/storage/disk-driver.ts';
-import { ObjectChangedError } from '../../packages/server/src/storage/errors.ts';
+import { ObjectChangedError, ObjectMissingError } from '../../packages/server/src/storage/errors.ts';
 import { createS3Driver } from '../../packages/server/src/storage/s3-driver.ts';
 import type { StorageDriver } from '../../packages/server/src/storage/types.ts';
 import { rgwConfig } from '../support/rgw-env.ts';
@@ -73,6 +73,47 @@ for (const [name, setup] of Object.entries(setups)) {
       assert.deepEqual(Buffer.from(await env.driver.readStart('public', key, 100)), second);
       await env.driver.delete('public', key);
       await env.driver.delete('staging', key);
+    });
+
+    it('refuses a staged object overwritten with another length, after both the read and the copy were bound', async () => {
+      const key = `cond/${randomUUID()}.png`;
+      const verified = Buffer.from('the verified bytes');
+      await env.stage(key, verified);
+      const head = await env.driver.head('staging', key);
+      assert.deepEqual(Buffer.from(await env.driver.readStart('staging', key, 100, { ifMatch: head!.etag! })), verified);
+      await env.stage(key, Buffer.from('longer bytes that were never verified'));
+      await assert.rejects(
+        env.driver.copy({ bucket: 'staging', key }, { bucket: 'private', key }, { contentType: 'image/png', ifMatch: head!.etag! }),
+        ObjectChangedError,
+      );
+      assert.equal(await env.driver.head('private', key), null, 'nothing promoted');
+      await env.driver.delete('staging', key);
+    });
+
+    it('keeps the promoted bytes when the staged object is overwritten or deleted afterwards', async () => {
+      const key = `cond/${randomUUID()}.png`;
+      const promoted = Buffer.from('promoted version of it');
+      await env.stage(key, promoted);
+      const head = await env.driver.head('staging', key);
+      await env.driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, { contentType: 'image/png', ifMatch: head!.etag! });
+      await env.stage(key, Buffer.from('replaced version of it'));
+      assert.deepEqual(Buffer.from(await env.driver.readStart('public', key, 100, { ifMatch: head!.etag! })), promoted);
+      await env.driver.delete('staging', key);
+      assert.deepEqual(await env.driver.head('public', key), { size: promoted.length, contentType: 'image/png', etag: head!.etag });
+      await env.driver.delete('public', key);
+    });
+
+    it('a missing object is ObjectMissingError for readStart and copy, and null for head', async () => {
+      const key = `cond/${randomUUID()}.png`;
+      assert.equal(await env.driver.head('staging', key), null);
+      await assert.rejects(env.driver.readStart('staging', key, 10), ObjectMissingError);
+      await assert.rejects(env.driver.readStart('staging', key, 10, { ifMatch: '"d41d8cd98f00b204e9800998ecf8427e"' }), ObjectMissingError);
+      await assert.rejects(env.driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, { contentType: 'image/png' }), ObjectMissingError);
+      await assert.rejects(
+        env.driver.copy({ bucket: 'staging', key }, { bucket: 'public', key }, { contentType: 'image/png', ifMatch: '"d41d8cd98f00b204e9800998ecf8427e"' }),
+        ObjectMissingError,
+      );
+      assert.equal(await env.driver.head('public', key), null);
     });
   });
 }

@@ -5,15 +5,25 @@
  * cannot tell it from a real object store.
  *
  * Every write goes to `<dataDir>/tmp` first and is renamed into place, so a reader never sees half an
- * object and a refused upload leaves nothing behind. The object and its sidecar are renamed one after
- * the other; a reader racing an overwrite may see the previous sidecar for an instant, which is why the
- * size always comes from the file itself and a sidecar of another size is not trusted for the ETag.
+ * object and a refused upload leaves nothing behind. A placed file is never written again: an overwrite
+ * is a new file renamed over the old one. So a sidecar records the identity of the file it was written
+ * for (inode, mtime in ns, size), and its metadata and ETag count only for a file of that identity; a
+ * sidecar that describes another file (one racing an overwrite, one left by a crash) does not count,
+ * and where an ETag must be exact the file is hashed instead.
+ *
+ * The sidecar is placed before its object, so an object never stands without its own sidecar: a crash
+ * in between leaves a sidecar of a file that never arrived, which counts for nothing (an overwrite so
+ * interrupted leaves the previous object without its metadata, hashed when its ETag is needed).
+ *
+ * A copy is a hard link to the same file (immutable, so sharing is safe): constant time at any size.
+ * Where the file system cannot link, the bytes are copied.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { ObjectChangedError } from './errors.ts';
+import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { createPresigner } from './presigner.ts';
 import { objectUrl, type Credentials } from './sigv4.ts';
 import type {
@@ -29,9 +39,6 @@ import type {
   ReadOptions,
   StorageDriver,
 } from './types.ts';
-
-/** ETag of an empty object: MD5 of no bytes. */
-const EMPTY_ETAG = '"d41d8cd98f00b204e9800998ecf8427e"';
 
 export interface DiskDriverConfig {
   /** Objects under `<dataDir>/objects/<bucket>/<key>`, metadata beside them under `<dataDir>/meta/`. */
@@ -81,7 +88,6 @@ export type DiskErrorCode =
   | 'InvalidKey'
   | 'KeyTooLong'
   | 'KeyConflict'
-  | 'NoSuchKey'
   | 'EntityTooLarge'
   | 'EntityTooSmall'
   | 'BadDigest';
@@ -119,6 +125,7 @@ const MAX_KEY_BYTES = 1024;
 // Most file systems cap one path component at 255 bytes.
 const MAX_SEGMENT_BYTES = 255;
 const READ_CHUNK = 64 * 1024;
+const HASH_CHUNK = 1024 * 1024;
 // Temp files older than this belong to writes that died with the process.
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
@@ -153,6 +160,58 @@ export function keyProblem(key: string): { code: 'InvalidKey' | 'KeyTooLong'; me
 interface Sidecar extends ObjectMetadata {
   size: number;
   etag: string;
+  /** fileIdentity() of the file it was written for; absent in sidecars of older versions. */
+  file?: string;
+}
+
+/**
+ * Which file this is: inode, mtime in nanoseconds and size. Placed files are never written again, so a
+ * file with the identity a sidecar recorded holds the bytes of the sidecar's ETag. Linking and renaming
+ * keep all three (unlike ctime).
+ */
+function fileIdentity(stats: BigIntStats): string {
+  return `${stats.ino}:${stats.mtimeNs}:${stats.size}`;
+}
+
+/** The sidecar's ETag if it was written for exactly this file. */
+function trustedEtag(sidecar: Sidecar | undefined, stats: BigIntStats): string | undefined {
+  return sidecar?.file === fileIdentity(stats) ? sidecar.etag : undefined;
+}
+
+/** Whether the sidecar's metadata belongs to this file (for an older version's sidecar: its size matches). */
+function describes(sidecar: Sidecar | undefined, stats: BigIntStats): sidecar is Sidecar {
+  if (!sidecar) return false;
+  return sidecar.file !== undefined ? sidecar.file === fileIdentity(stats) : sidecar.size === Number(stats.size);
+}
+
+function sidecarFor(metadata: ObjectMetadata, etag: string, stats: BigIntStats): Sidecar {
+  return {
+    contentType: metadata.contentType,
+    ...(metadata.cacheControl !== undefined && { cacheControl: metadata.cacheControl }),
+    ...(metadata.contentDisposition !== undefined && { contentDisposition: metadata.contentDisposition }),
+    size: Number(stats.size),
+    etag,
+    file: fileIdentity(stats),
+  };
+}
+
+function storedObject(metadata: ObjectMetadata | undefined, stats: BigIntStats, etag: string | undefined): StoredObject {
+  return {
+    contentType: metadata?.contentType ?? 'application/octet-stream',
+    ...(metadata?.cacheControl !== undefined && { cacheControl: metadata.cacheControl }),
+    ...(metadata?.contentDisposition !== undefined && { contentDisposition: metadata.contentDisposition }),
+    size: Number(stats.size),
+    ...(etag !== undefined && { etag }),
+    lastModified: stats.mtime,
+  };
+}
+
+/** An object's file, open, with the sidecar found beside it (which may describe another file). */
+interface ObjectFile {
+  handle: FileHandle;
+  stats: BigIntStats;
+  size: number;
+  sidecar: Sidecar | undefined;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -163,6 +222,9 @@ function errorCode(error: unknown): string | undefined {
 const CONFLICT_CODES = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENOTEMPTY']);
 // Codes meaning "no object here" when opening or deleting.
 const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+// Codes of a hard link the file system cannot make (another file system, no links at all, too many);
+// EPERM is also what Linux says for a directory, which the byte copy then finds missing.
+const CANNOT_LINK_CODES = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
   let offset = 0;
@@ -174,6 +236,43 @@ async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
 
 async function unlinkQuietly(file: string): Promise<void> {
   await unlink(file).catch(() => undefined);
+}
+
+function missingSource(from: ObjectRef): ObjectMissingError {
+  return new ObjectMissingError(`There is no object ${from.bucket}/${from.key} to copy.`);
+}
+
+/** The first `length` bytes of an open file (fewer if it is shorter). */
+async function readPrefix(handle: FileHandle, length: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(bytes, filled, length - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return bytes.subarray(0, filled);
+}
+
+/** S3's ETag of a whole open file: its quoted hex MD5. */
+async function md5Etag(handle: FileHandle): Promise<string> {
+  const md5 = createHash('md5');
+  const buffer = new Uint8Array(HASH_CHUNK);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
+    if (bytesRead === 0) return `"${md5.digest('hex')}"`;
+    md5.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
+async function md5EtagOf(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    return await md5Etag(handle);
+  } finally {
+    await handle.close();
+  }
 }
 
 export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
@@ -241,6 +340,24 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     }
   }
 
+  /** Writes the sidecar to a temp file, durably, and renames it to `target`. */
+  async function placeSidecar(sidecar: Sidecar, target: string): Promise<void> {
+    const temp = `${await tempPath()}.json`;
+    try {
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(JSON.stringify(sidecar));
+        await handle.datasync(); // a crash must not leave an empty sidecar in place of this one
+      } finally {
+        await handle.close();
+      }
+      await place(temp, target);
+    } catch (error) {
+      await unlinkQuietly(temp);
+      throw error;
+    }
+  }
+
   async function writeObject(
     bucket: Bucket,
     key: string,
@@ -251,7 +368,6 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     const target = filePath('objects', bucket, key);
     const metaTarget = filePath('meta', bucket, key);
     const temp = await tempPath();
-    const metaTemp = `${temp}.json`;
     const handle = await open(temp, 'wx');
     let closed = false;
     try {
@@ -272,34 +388,27 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       if (limits.contentMd5 !== undefined && digest.toString('base64') !== limits.contentMd5) {
         throw new DiskStorageError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
-      if (limits.etag !== undefined && `"${digest.toString('hex')}"` !== limits.etag) {
+      const etag = `"${digest.toString('hex')}"`;
+      if (limits.etag !== undefined && etag !== limits.etag) {
         throw new ObjectChangedError(`the source of ${bucket}/${key} changed`);
       }
       await handle.datasync(); // the rename must never publish bytes that a crash could still lose
+      const stats = await handle.stat({ bigint: true }); // after the last write: the identity the placed file keeps
       await handle.close();
       closed = true;
 
-      const sidecar: Sidecar = {
-        contentType: metadata.contentType,
-        ...(metadata.cacheControl !== undefined && { cacheControl: metadata.cacheControl }),
-        ...(metadata.contentDisposition !== undefined && { contentDisposition: metadata.contentDisposition }),
-        size,
-        etag: `"${digest.toString('hex')}"`,
-      };
-      await writeFile(metaTemp, JSON.stringify(sidecar), { flag: 'wx' });
+      const sidecar = sidecarFor(metadata, etag, stats);
+      await placeSidecar(sidecar, metaTarget);
       await place(temp, target);
-      await place(metaTemp, metaTarget);
-      const { mtime } = await stat(target).catch(() => ({ mtime: new Date() }));
-      return { ...sidecar, lastModified: mtime };
+      return storedObject(sidecar, stats, etag);
     } catch (error) {
       if (!closed) await handle.close().catch(() => undefined);
       await unlinkQuietly(temp);
-      await unlinkQuietly(metaTemp);
       throw error;
     }
   }
 
-  async function openObject(bucket: Bucket, key: string): Promise<OpenedObject | null> {
+  async function openFile(bucket: Bucket, key: string): Promise<ObjectFile | null> {
     const file = filePath('objects', bucket, key);
     let handle: FileHandle;
     try {
@@ -310,25 +419,39 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       throw error;
     }
     try {
-      const stats = await handle.stat();
+      const stats = await handle.stat({ bigint: true });
       if (!stats.isFile()) {
         await handle.close();
         return null; // a "directory" of longer keys, not an object
       }
-      const sidecar = await readSidecar(bucket, key);
-      const object: StoredObject = {
-        contentType: sidecar?.contentType ?? 'application/octet-stream',
-        ...(sidecar?.cacheControl !== undefined && { cacheControl: sidecar.cacheControl }),
-        ...(sidecar?.contentDisposition !== undefined && { contentDisposition: sidecar.contentDisposition }),
-        size: stats.size,
-        ...(sidecar?.size === stats.size && { etag: sidecar.etag }),
-        lastModified: stats.mtime,
-      };
-      return { object, body: (range) => fileStream(handle, range ?? { start: 0, end: stats.size - 1 }), close: () => handle.close() };
+      return { handle, stats, size: Number(stats.size), sidecar: await readSidecar(bucket, key) };
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /** The ETag of exactly the open file's bytes: the sidecar's if it was written for this file, else hashed. */
+  async function etagOf(file: ObjectFile): Promise<string> {
+    return trustedEtag(file.sidecar, file.stats) ?? (await md5Etag(file.handle));
+  }
+
+  async function openObject(bucket: Bucket, key: string): Promise<OpenedObject | null> {
+    const file = await openFile(bucket, key);
+    if (!file) return null;
+    const { handle, stats, sidecar } = file;
+    // Served ETags are cache validators: an older version's sidecar of the right size keeps its own.
+    const object = describes(sidecar, stats) ? storedObject(sidecar, stats, sidecar.etag) : storedObject(undefined, stats, undefined);
+    return { object, body: (range) => fileStream(handle, range ?? { start: 0, end: file.size - 1 }), close: () => handle.close() };
+  }
+
+  /** The copy for file systems without hard links: the bytes are streamed (and hashed) into a new file. */
+  async function copyBytes(from: ObjectRef, to: ObjectRef, metadata: ObjectMetadata, ifMatch: string | undefined): Promise<void> {
+    const source = await openObject(from.bucket, from.key);
+    if (!source) throw missingSource(from);
+    const { size } = source.object;
+    const body = size > 0 ? source.body({ start: 0, end: size - 1 }) : emptyAfter(source.close());
+    await writeObject(to.bucket, to.key, body, metadata, { minSize: size, maxSize: size, ...(ifMatch !== undefined && { etag: ifMatch }) });
   }
 
   async function removeStaleTempFiles(): Promise<void> {
@@ -336,7 +459,8 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     for (const name of names) {
       const file = path.join(tmpDir, name);
       const stats = await stat(file).catch(() => undefined);
-      if (stats && Date.now() - stats.mtimeMs > STALE_TEMP_MS) await unlinkQuietly(file);
+      // ctime, not mtime: a copy's link keeps the mtime of the (maybe old) file it pins, its ctime is when it was made.
+      if (stats && Date.now() - stats.ctimeMs > STALE_TEMP_MS) await unlinkQuietly(file);
     }
   }
   void removeStaleTempFiles().catch(() => undefined);
@@ -368,46 +492,54 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     },
 
     async head(bucket: Bucket, key: string): Promise<ObjectHead | null> {
-      const opened = await openObject(bucket, key);
-      if (!opened) return null;
-      await opened.close();
-      const { size, contentType, etag } = opened.object;
-      return { size, contentType, ...(etag !== undefined && { etag }) };
+      const file = await openFile(bucket, key);
+      if (!file) return null;
+      try {
+        const contentType = describes(file.sidecar, file.stats) ? file.sidecar.contentType : 'application/octet-stream';
+        return { size: file.size, contentType, etag: await etagOf(file) };
+      } finally {
+        await file.handle.close();
+      }
     },
 
     async readStart(bucket: Bucket, key: string, length: number, { ifMatch }: ReadOptions = {}): Promise<Uint8Array> {
-      const opened = await openObject(bucket, key);
-      if (!opened) throw new DiskStorageError('NoSuchKey', `There is no object ${bucket}/${key}.`);
-      const { size } = opened.object;
-      if (size === 0) {
-        await opened.close();
-        if (ifMatch !== undefined && ifMatch !== EMPTY_ETAG) throw new ObjectChangedError(`${bucket}/${key} changed`);
-        return new Uint8Array(0);
+      const file = await openFile(bucket, key);
+      if (!file) throw new ObjectMissingError(`There is no object ${bucket}/${key}.`);
+      try {
+        // The open descriptor holds one file: the ETag checked and the bytes read are of the same version.
+        if (ifMatch !== undefined && (await etagOf(file)) !== ifMatch) throw new ObjectChangedError(`${bucket}/${key} changed`);
+        return await readPrefix(file.handle, Math.min(length, file.size));
+      } finally {
+        await file.handle.close();
       }
-      // With ifMatch, hash the whole open file: its ETag is the MD5 of exactly the bytes read here,
-      // whatever a concurrent write does to the sidecar.
-      const end = ifMatch === undefined ? Math.min(length, size) - 1 : size - 1;
-      const md5 = createHash('md5');
-      const chunks: Uint8Array[] = [];
-      let kept = 0;
-      for await (const chunk of chunksOf(opened.body({ start: 0, end }))) {
-        if (ifMatch !== undefined) md5.update(chunk);
-        if (kept < length) {
-          chunks.push(chunk.subarray(0, length - kept));
-          kept += Math.min(chunk.byteLength, length - kept);
-        }
-      }
-      if (ifMatch !== undefined && `"${md5.digest('hex')}"` !== ifMatch) throw new ObjectChangedError(`${bucket}/${key} changed`);
-      return new Uint8Array(Buffer.concat(chunks));
     },
 
     async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void> {
-      const source = await openObject(from.bucket, from.key);
-      if (!source) throw new DiskStorageError('NoSuchKey', `There is no object ${from.bucket}/${from.key} to copy.`);
-      const { size } = source.object;
-      const body = size > 0 ? source.body({ start: 0, end: size - 1 }) : emptyAfter(source.close());
       const { ifMatch, ...metadata } = options;
-      await writeObject(to.bucket, to.key, body, metadata, { minSize: size, maxSize: size, ...(ifMatch !== undefined && { etag: ifMatch }) });
+      const source = filePath('objects', from.bucket, from.key);
+      const target = filePath('objects', to.bucket, to.key);
+      const metaTarget = filePath('meta', to.bucket, to.key);
+      // A second name for the source's file, in tmp: whatever happens to the source key from now on, this
+      // file is the one checked and placed.
+      const pinned = await tempPath();
+      try {
+        await link(source, pinned);
+      } catch (error) {
+        const code = errorCode(error) ?? '';
+        if (MISSING_CODES.has(code) || code === 'ENAMETOOLONG') throw missingSource(from);
+        if (CANNOT_LINK_CODES.has(code)) return copyBytes(from, to, metadata, ifMatch);
+        throw error;
+      }
+      try {
+        const stats = await stat(pinned, { bigint: true });
+        const etag = trustedEtag(await readSidecar(from.bucket, from.key), stats) ?? (await md5EtagOf(pinned));
+        if (ifMatch !== undefined && etag !== ifMatch) throw new ObjectChangedError(`${from.bucket}/${from.key} changed`);
+        await placeSidecar(sidecarFor(metadata, etag, stats), metaTarget);
+        await place(pinned, target);
+      } finally {
+        // Already gone after the rename, unless the target was this very file (then rename does nothing).
+        await unlinkQuietly(pinned);
+      }
     },
 
     async delete(bucket: Bucket, key: string): Promise<void> {

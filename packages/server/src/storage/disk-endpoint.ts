@@ -42,7 +42,6 @@ const PUT_ERRORS: Record<DiskStorageError['code'], [number, string]> = {
   InvalidKey: [400, 'InvalidArgument'],
   KeyTooLong: [400, 'KeyTooLongError'],
   KeyConflict: [409, 'KeyConflict'],
-  NoSuchKey: [404, 'NoSuchKey'],
   EntityTooSmall: [400, 'IncompleteBody'],
   EntityTooLarge: [400, 'IncompleteBody'],
   BadDigest: [400, 'BadDigest'],
@@ -58,14 +57,15 @@ const CORS_METHODS = ['GET', 'HEAD', 'PUT', 'POST'];
 const MAX_PRE_DATA_BYTES = 20 * 1024;
 /** What may follow the file in a form: the closing boundary and, rarely, a few more (ignored) fields. */
 const FORM_TAIL_ALLOWANCE = 16 * 1024;
-const RESPONSE_OVERRIDES: Record<string, string> = {
-  'response-content-type': 'content-type',
-  'response-content-disposition': 'content-disposition',
-  'response-cache-control': 'cache-control',
-  'response-content-language': 'content-language',
-  'response-content-encoding': 'content-encoding',
-  'response-expires': 'expires',
-};
+// Names a client sends are looked up in Maps only: a plain object would also "have" `constructor`, `__proto__`…
+const RESPONSE_OVERRIDES = new Map([
+  ['response-content-type', 'content-type'],
+  ['response-content-disposition', 'content-disposition'],
+  ['response-cache-control', 'cache-control'],
+  ['response-content-language', 'content-language'],
+  ['response-content-encoding', 'content-encoding'],
+  ['response-expires', 'expires'],
+]);
 
 export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOptions): (request: Request) => Promise<Response> {
   const basePath = new URL(driver.baseUrl).pathname.replace(/\/+$/, '');
@@ -117,12 +117,13 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
     const key = slash < 0 ? '' : decodePath(path.slice(slash + 1));
     if (bucket === '') throw new S3Error(403, 'AccessDenied', 'Listing buckets is not allowed.');
     if (!isBucket(bucket)) throw new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist.');
+    // Refusals of what this endpoint does not take are 4xx, as S3 answers them: a 5xx would blame the server.
     if (request.headers.has('authorization')) {
-      throw new S3Error(501, 'NotImplemented', 'This endpoint takes presigned requests only, not an Authorization header.');
+      throw new S3Error(403, 'AccessDenied', 'This endpoint takes presigned requests only (query-string signatures), not an Authorization header.');
     }
     const query = queryParams(url);
     if (query.has('uploads') || query.has('uploadId')) {
-      throw new S3Error(501, 'NotImplemented', 'Multipart uploads are not supported by the disk endpoint yet.');
+      throw new S3Error(400, 'InvalidRequest', 'Multipart uploads are not supported by the disk storage endpoint yet; send the file in one PUT or POST.');
     }
 
     const method = request.method;
@@ -168,35 +169,33 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
     const length = contentLength(request);
     const form = new MultipartReader(requestBody(request), boundary, MAX_PRE_DATA_BYTES);
 
-    const fields: Record<string, string> = {};
+    // By lower-case name: S3 matches form fields case-insensitively.
+    const fields = new Map<string, string>();
     for (;;) {
       const part = await form.nextPart();
       if (!part) throw new S3Error(400, 'InvalidArgument', 'POST requires exactly one file upload per request.');
       const name = part.name.toLowerCase();
       if (name === 'file') break;
-      if (Object.keys(fields).some((seen) => seen.toLowerCase() === name)) {
-        throw new S3Error(400, 'InvalidArgument', `The form field ${name} appears more than once.`);
-      }
-      fields[part.name] = await form.text();
+      if (fields.has(name)) throw new S3Error(400, 'InvalidArgument', `The form field ${name} appears more than once.`);
+      fields.set(name, await form.text());
     }
 
     const verified = verifyPostPolicy({ bucket, fields }, lookup, driver.region);
     if (!verified.ok) throw new S3Error(verified.status, verified.code, verified.message);
     if (!verified.lengthRange) throw new S3Error(403, 'AccessDenied', 'An upload policy must have a content-length-range condition.');
     const [minSize, maxSize] = verified.lengthRange;
-    const field = (name: string) => Object.entries(fields).find(([n]) => n.toLowerCase() === name)?.[1];
-    const key = field('key') ?? '';
+    const key = fields.get('key') ?? '';
     checkKey(key);
     // Refuse a body that announces more than the policy allows before reading the file at all.
     if (length - form.consumed > maxSize + FORM_TAIL_ALLOWANCE) {
       throw new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${maxSize} bytes.`);
     }
 
-    const cacheControl = field('cache-control');
-    const contentDisposition = field('content-disposition');
+    const cacheControl = fields.get('cache-control');
+    const contentDisposition = fields.get('content-disposition');
     // Stored values become response headers on every GET: refuse any that could not be one.
     const metadata: ObjectMetadata = {
-      contentType: headerValue(field('content-type') ?? 'application/octet-stream', 'Content-Type'),
+      contentType: headerValue(fields.get('content-type') ?? 'application/octet-stream', 'Content-Type'),
       ...(cacheControl !== undefined && { cacheControl: headerValue(cacheControl, 'Cache-Control') }),
       ...(contentDisposition !== undefined && { contentDisposition: headerValue(contentDisposition, 'Content-Disposition') }),
     };
@@ -205,7 +204,7 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
 
     const location = objectUrl(driver.baseUrl, bucket, key, true);
     const headers = { etag: stored.etag ?? '', location };
-    const status = field('success_action_status');
+    const status = fields.get('success_action_status');
     if (status === '201') {
       const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>${escapeXml(location)}</Location>`
         + `<Bucket>${bucket}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(stored.etag ?? '')}</ETag></PostResponse>`;
@@ -233,7 +232,7 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
       const { object } = opened;
       const headers = objectHeaders(object);
       for (const name of overrides) {
-        const header = RESPONSE_OVERRIDES[name];
+        const header = RESPONSE_OVERRIDES.get(name);
         if (header) headers.set(header, headerValue(query.get(name)!, name));
       }
 

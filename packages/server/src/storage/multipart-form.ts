@@ -24,7 +24,8 @@ export class MultipartFormError extends Error {
 /** The boundary of a multipart/form-data Content-Type, or undefined for any other type. */
 export function formBoundary(contentType: string | null): string | undefined {
   if (!contentType || !/^multipart\/form-data\s*(;|$)/i.test(contentType)) return undefined;
-  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  // The whole value or nothing: a boundary longer than RFC 2046's 70 characters is no boundary.
+  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))\s*(?:;|$)/i.exec(contentType);
   return match?.[1] ?? match?.[2];
 }
 

@@ -167,17 +167,18 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  *  x-amz-signature, file, policy, and x-ignore-*). Returns the content-length-range so the caller enforces
  *  the size while streaming the file. Stricter than S3 in one way: the policy must name the bucket. */
 export function verifyPostPolicy(
-  form: { bucket: string; fields: Record<string, string> },
+  form: { bucket: string; fields: ReadonlyMap<string, string> | Record<string, string> },
   lookup: (accessKeyId: string) => Credentials | undefined,
   region: string,
   now: Date = new Date(),
 ): { ok: true; lengthRange?: [number, number] } | VerifyFailure {
-  // S3 matches form field names case-insensitively.
+  // S3 matches form field names case-insensitively. Own entries only: a field may be named `__proto__`.
   const fields = new Map<string, string>();
-  for (const name in form.fields) {
+  const given: Iterable<[string, string]> = form.fields instanceof Map ? form.fields : Object.entries(form.fields);
+  for (const [name, value] of given) {
     const lower = name.toLowerCase();
     if (fields.has(lower)) return fail(400, 'InvalidPolicyDocument', `The form field ${lower} appears more than once.`);
-    fields.set(lower, String(form.fields[name]));
+    fields.set(lower, value);
   }
   for (const name of ['key', 'policy', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-signature']) {
     if (!fields.has(name)) return fail(400, 'MissingFields', `Bucket POST must contain a field named '${name}'.`);
