@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { objectUrl } from '../../packages/server/src/storage/sigv4.ts';
 import { createS3Driver, s3ConfigFromEnv, StorageUnavailableError } from '../../packages/server/src/storage/s3-driver.ts';
+import { ObjectMissingError } from '../../packages/server/src/storage/errors.ts';
 import type { PresignedPost } from '../../packages/server/src/storage/types.ts';
 import { rgwConfig } from '../support/rgw-env.ts';
 
@@ -154,6 +155,22 @@ describe('server-side operations', () => {
     assert.equal(response.headers.get('content-disposition'), options.contentDisposition);
     assert.deepEqual(new Uint8Array(await response.arrayBuffer()), body);
     assert.equal((await driver.head('public', to))?.contentType, 'image/png');
+  });
+
+  test('readStart of a missing object rejects with ObjectMissingError, also when bound to an ETag', async () => {
+    const missing = key('read-missing');
+    await assert.rejects(driver.readStart('staging', missing, 16), ObjectMissingError);
+    await assert.rejects(driver.readStart('staging', missing, 16, { ifMatch: '"0123456789abcdef0123456789abcdef"' }), ObjectMissingError);
+  });
+
+  test('copy of a missing source rejects with ObjectMissingError and writes nothing', async () => {
+    const missing = key('copy-missing');
+    const to = key('copy-missing-target');
+    const copy = (ifMatch?: string): Promise<void> =>
+      driver.copy({ bucket: 'staging', key: missing }, { bucket: 'public', key: to }, { contentType: 'image/png', ...(ifMatch && { ifMatch }) });
+    await assert.rejects(copy(), ObjectMissingError);
+    await assert.rejects(copy('"0123456789abcdef0123456789abcdef"'), ObjectMissingError);
+    assert.equal(await driver.head('public', to), null);
   });
 
   test('delete removes the object; deleting a missing one is not an error', async () => {

@@ -14,7 +14,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { ObjectChangedError } from './errors.ts';
+import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { createPresigner, postConditions } from './presigner.ts';
 import { encodeKey, objectUrl, type Credentials } from './sigv4.ts';
 import type {
@@ -98,23 +98,41 @@ export function s3ConfigFromEnv(env: Record<string, string | undefined>): S3Driv
   };
 }
 
-export function createS3Driver(config: S3DriverConfig): StorageDriver {
-  const { endpoint, region, forcePathStyle, buckets } = config;
-  const credentials: Credentials = {
-    accessKeyId: config.accessKeyId,
-    secretAccessKey: config.secretAccessKey,
-    ...(config.sessionToken && { sessionToken: config.sessionToken }),
-  };
-  const client = new S3Client({
-    endpoint,
-    region,
-    forcePathStyle,
-    credentials,
+/**
+ * The SDK client every storage call of the driver goes through (exported so the benchmark's bare peer
+ * uses the identical configuration).
+ *
+ * Ceph RGW needs `tcp_nodelay=1` on its beast frontend: it sends a response's headers and body
+ * separately, Nagle then holds the body until the headers are ACKed, and a client that sent its
+ * request soon after its last answer on a keep-alive connection delays that ACK by 40 ms (Linux
+ * delayed ACK). So a ranged GET or a copy takes ~45 ms instead of ~3. Nothing here can avoid it:
+ * Node cannot set TCP_QUICKACK, and TCP_NODELAY on this side only affects what the client sends.
+ */
+export function createS3Client(config: S3DriverConfig): S3Client {
+  return new S3Client({
+    endpoint: config.endpoint,
+    region: config.region,
+    forcePathStyle: config.forcePathStyle,
+    credentials: credentialsOf(config),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // Fail within seconds when storage is unreachable, instead of hanging the API request.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   });
+}
+
+function credentialsOf(config: S3DriverConfig): Credentials {
+  return {
+    accessKeyId: config.accessKeyId,
+    secretAccessKey: config.secretAccessKey,
+    ...(config.sessionToken && { sessionToken: config.sessionToken }),
+  };
+}
+
+export function createS3Driver(config: S3DriverConfig): StorageDriver {
+  const { endpoint, region, forcePathStyle, buckets } = config;
+  const credentials = credentialsOf(config);
+  const client = createS3Client(config);
   const publicBase = config.publicBaseUrl?.replace(/\/+$/, '');
 
   const signed = createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName: (bucket) => buckets[bucket] });
@@ -159,6 +177,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
         // A range of an empty object is unsatisfiable: the object exists, its start is empty.
         if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) return new Uint8Array();
         if (isPreconditionFailed(error)) throw new ObjectChangedError(`${buckets[bucket]}/${key} changed`);
+        if (isNoSuchKey(error)) throw new ObjectMissingError(`${buckets[bucket]}/${key} does not exist`, { cause: error });
         throw storageError(error, `GET ${buckets[bucket]}/${key}`);
       }
     },
@@ -191,6 +210,8 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
         await client.send(command);
       } catch (error) {
         if (isPreconditionFailed(error)) throw new ObjectChangedError(`${buckets[from.bucket]}/${from.key} changed`);
+        // Only the source can be missing (the target is being written); a missing bucket stays an error.
+        if (isNoSuchKey(error)) throw new ObjectMissingError(`${buckets[from.bucket]}/${from.key} does not exist`, { cause: error });
         throw storageError(error, `COPY ${buckets[from.bucket]}/${from.key} -> ${buckets[to.bucket]}/${to.key}`);
       }
     },
@@ -225,6 +246,11 @@ function storageError(error: unknown, operation: string): unknown {
 
 function isPreconditionFailed(error: unknown): boolean {
   return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412;
+}
+
+/** 404 NoSuchKey, as opposed to NoSuchBucket (a configuration error, not a missing object). */
+function isNoSuchKey(error: unknown): boolean {
+  return error instanceof S3ServiceException && error.name === 'NoSuchKey';
 }
 
 /**
