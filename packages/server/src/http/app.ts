@@ -7,6 +7,7 @@ import { uploadRoutes } from '../routes/uploads.ts';
 import type { Services } from '../services.ts';
 import type { Env } from './context.ts';
 import { apiCors } from './cors.ts';
+import type { HealthJson, RouteListJson } from './schemas.ts';
 import { UpfrontError } from '../errors.ts';
 import { problemResponse } from './problem.ts';
 
@@ -44,21 +45,27 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
     app.all(`${storageEndpoint.pathPrefix}/*`, (c) => storageEndpoint.handler(c.req.raw));
   }
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/healthz', (c) => c.json({ status: 'ok' } satisfies HealthJson));
+
+  // Built on first request (it loads the JSON Schema converter), then served from memory.
+  let openApi: Promise<string> | undefined;
+  app.get('/openapi.json', async (c) => {
+    openApi ??= import('./openapi.ts').then(({ openApiDocument }) => JSON.stringify(openApiDocument({ devIssuer: devIssuer !== undefined })));
+    return c.body(await openApi, 200, { 'content-type': 'application/json', ...cors.headersFor(c.req.header('origin')) });
+  });
 
   app.use('/v1/*', cors.middleware);
 
-  app.get('/v1/routes', (c) =>
-    c.json({
-      routes: [...services.config.routes.values()].map(({ name, types, maxSize, visibility, strategy }) => ({
-        name,
-        types,
-        maxSize,
-        visibility,
-        strategy,
-      })),
-    }),
-  );
+  app.get('/v1/routes', (c) => {
+    const routes = [...services.config.routes.values()].map(({ name, types, maxSize, visibility, strategy }) => ({
+      name,
+      types,
+      maxSize,
+      visibility,
+      strategy,
+    }));
+    return c.json({ routes } satisfies RouteListJson);
+  });
   if (devIssuer) devRoutes(app, devIssuer, { loopbackOnly: services.config.mode === 'dev' });
 
   app.use('/v1/*', async (c, next) => {

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
+import * as v from 'valibot';
 import type { User } from '../auth/authenticate.ts';
-import { UpfrontError } from '../errors.ts';
+import { UpfrontError, type ErrorCode } from '../errors.ts';
 
 export type Env = { Variables: { user: User } };
 
@@ -23,6 +24,42 @@ export async function readJson(c: Context): Promise<unknown> {
   } catch {
     throw new UpfrontError('invalid_request', 'The body is not valid JSON; check quotes, commas and brackets.');
   }
+}
+
+/**
+ * `input` checked against `schema` (schemas.ts), or the first problem as a 400 whose detail is the
+ * schema's own sentence for it. `codes` gives a field's problems another code than invalid_request.
+ */
+export function parseInput<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  codes: Partial<Record<string, ErrorCode>> = {},
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, input, { abortEarly: true });
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const field = issue.path?.[0]?.key;
+  const code = typeof field === 'string' && Object.hasOwn(codes, field) ? codes[field]! : 'invalid_request';
+  throw new UpfrontError(code, missingField(schema, issue) ?? issue.message);
+}
+
+/** A missing key is reported by the object with its own message; the field's says what to send. */
+function missingField(schema: v.GenericSchema, issue: v.GenericIssue): string | undefined {
+  const key = issue.path?.length === 1 ? issue.path[0]!.key : undefined;
+  const entries = (schema as Partial<v.ObjectSchema<v.ObjectEntries, undefined>>).entries;
+  if (issue.kind !== 'schema' || issue.input !== undefined || typeof key !== 'string' || !entries || !Object.hasOwn(entries, key)) {
+    return undefined;
+  }
+  return v.safeParse(entries[key]!, undefined).issues?.[0].message;
+}
+
+/** The JSON body, checked against `schema` (see parseInput). */
+export async function readBody<S extends v.GenericSchema>(
+  c: Context,
+  schema: S,
+  codes?: Partial<Record<string, ErrorCode>>,
+): Promise<v.InferOutput<S>> {
+  return parseInput(schema, await readJson(c), codes);
 }
 
 function tooLarge(): UpfrontError {

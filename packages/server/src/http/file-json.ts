@@ -1,19 +1,9 @@
 import type { Services } from '../services.ts';
 import type { FileRecord } from '../store/types.ts';
 import { contentDisposition } from '../uploads/filename.ts';
+import type { FileJson } from './schemas.ts';
 
-export interface FileJson {
-  id: string;
-  route: string;
-  key: string;
-  filename: string;
-  contentType: string;
-  size: number;
-  visibility: 'public' | 'private';
-  createdAt: string;
-  /** Public URL, or a short-lived signed download (Content-Disposition: attachment) for private files. */
-  url: string;
-}
+export type { FileJson };
 
 export async function fileJson({ storage, config }: Services, file: FileRecord): Promise<FileJson> {
   const url =

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import type { DevIssuer } from '../auth/dev-issuer.ts';
 import type { Env } from '../http/context.ts';
-import { readJson } from '../http/context.ts';
+import { readBody } from '../http/context.ts';
+import { DevTokenRequest, type DevTokenJson } from '../http/schemas.ts';
 import { UpfrontError } from '../errors.ts';
 
 /**
@@ -17,13 +18,10 @@ export function devRoutes(app: Hono<Env>, issuer: DevIssuer, { loopbackOnly }: {
         'Dev sign-in answers only requests to localhost, 127.0.0.1 or [::1]; open the app through one of those names.',
       );
     }
-    const body = (await readJson(c)) as { user?: unknown } | null;
-    const user = typeof body?.user === 'string' ? body.user.trim() : '';
-    if (!/^[\p{L}\p{N}._@+-]{1,64}$/u.test(user)) {
-      throw new UpfrontError('invalid_request', 'Send {"user": "<name>"}: 1 to 64 letters, digits or . _ @ + -');
-    }
+    const { user } = await readBody(c, DevTokenRequest);
     const { token, expiresAt } = await issuer.issue(user);
-    return c.json({ token, expiresAt: expiresAt.toISOString() });
+    const answer: DevTokenJson = { token, expiresAt: expiresAt.toISOString() };
+    return c.json(answer);
   });
 }
 

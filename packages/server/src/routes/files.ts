@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import type { Env } from '../http/context.ts';
-import { idParam } from '../http/context.ts';
+import { idParam, parseInput } from '../http/context.ts';
 import { fileJson } from '../http/file-json.ts';
+import { ListFilesQuery, type FileListJson } from '../http/schemas.ts';
 import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { FileRecord } from '../store/types.ts';
@@ -14,18 +15,14 @@ async function ownFile(services: Services, userId: string, id: string): Promise<
 
 export function fileRoutes(app: Hono<Env>, services: Services): void {
   app.get('/v1/files', async (c) => {
-    const limitParam = c.req.query('limit');
-    const limit = limitParam === undefined ? 50 : Number(limitParam);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      throw new UpfrontError('invalid_request', '"limit" is a whole number from 1 to 100.');
-    }
-    const before = c.req.query('before');
+    const { limit = 50, before } = parseInput(ListFilesQuery, c.req.query());
     const files = await services.store.listFiles(c.get('user').id, { limit: limit + 1, ...(before && { before }) });
     const page = files.slice(0, limit);
-    return c.json({
+    const list: FileListJson = {
       files: await Promise.all(page.map((f) => fileJson(services, f))),
       next: files.length > limit ? page[page.length - 1]!.id : null,
-    });
+    };
+    return c.json(list);
   });
 
   app.get('/v1/files/:id', async (c) => {

@@ -1,15 +1,16 @@
 import type { Hono } from 'hono';
 import type { Env } from '../http/context.ts';
-import { idParam, readJson } from '../http/context.ts';
+import { idParam, readBody } from '../http/context.ts';
 import { fileJson } from '../http/file-json.ts';
+import { CreateUploadRequest, type CreatedUploadJson, type UploadJson } from '../http/schemas.ts';
 import type { Services } from '../services.ts';
 import type { UploadRecord } from '../store/types.ts';
 import { abortUpload } from '../uploads/abort-upload.ts';
 import { completeUpload } from '../uploads/complete-upload.ts';
-import { ownUpload } from '../uploads/own-upload.ts';
 import { createUpload } from '../uploads/create-upload.ts';
+import { ownUpload } from '../uploads/own-upload.ts';
 
-function uploadJson(upload: UploadRecord) {
+function uploadJson(upload: UploadRecord): UploadJson {
   return {
     id: upload.id,
     key: upload.key,
@@ -27,8 +28,10 @@ function uploadJson(upload: UploadRecord) {
 
 export function uploadRoutes(app: Hono<Env>, services: Services): void {
   app.post('/v1/uploads', async (c) => {
-    const { upload, put, post } = await createUpload(services, c.get('user').id, await readJson(c));
-    return c.json({ ...uploadJson(upload), ...(put && { put }), ...(post && { post }) }, 201);
+    const input = await readBody(c, CreateUploadRequest, { filename: 'invalid_filename' });
+    const { upload, put, post } = await createUpload(services, c.get('user').id, input);
+    const created: CreatedUploadJson = { ...uploadJson(upload), ...(put && { put }), ...(post && { post }) };
+    return c.json(created, 201);
   });
 
   app.get('/v1/uploads/:id', async (c) => {

@@ -8,26 +8,44 @@ import { extensionFor, normaliseContentType } from './content-types.ts';
 import { sanitiseFilename } from './filename.ts';
 import { renderKey } from './key-template.ts';
 
+/** What the user declares about the file (shape already checked by the HTTP layer). */
+export interface NewUploadInput {
+  route: string;
+  filename: string;
+  contentType: string;
+  /** Bytes, a whole number ≥ 1. */
+  size: number;
+}
+
 export interface CreateUploadResult {
   upload: UploadRecord;
   put?: PresignedPut;
   post?: PresignedPost;
 }
 
-function formatSize(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${+(bytes / 1024 / 1024).toFixed(1)} MB` : `${+(bytes / 1024).toFixed(1)} KB`;
-}
-
-function field(body: Record<string, unknown>, name: string, type: 'string' | 'number'): unknown {
-  const value = body[name];
-  if (typeof value !== type) {
-    throw new UpfrontError('invalid_request', `Send "${name}" as a ${type} in the JSON body.`);
+/** Binary units with one decimal: "10 MB", "1.5 GB", "512 KB", or plain bytes below 1 KB. */
+export function formatSize(bytes: number): string {
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  if (bytes < 1024) return `${bytes} bytes`;
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
   }
-  return value;
+  return `${+value.toFixed(1)} ${units[unit]}`;
 }
 
-function findRoute(services: Services, name: unknown): RouteConfig {
-  const route = typeof name === 'string' ? services.config.routes.get(name) : undefined;
+/** Two sizes as a person should compare them: exact bytes where rounding would make them look equal. */
+export function compareSizes(size: number, limit: number): [string, string] {
+  const [a, b] = [formatSize(size), formatSize(limit)];
+  if (a !== b) return [a, b];
+  const exact = (n: number) => `${n.toLocaleString('en-US')} bytes`;
+  return [exact(size), `${exact(limit)} (${b})`];
+}
+
+function findRoute(services: Services, name: string): RouteConfig {
+  const route = services.config.routes.get(name);
   if (!route) {
     const names = [...services.config.routes.keys()].join(', ');
     throw new UpfrontError('invalid_request', `Unknown route ${JSON.stringify(name)}; use one of: ${names}.`);
@@ -40,15 +58,11 @@ function findRoute(services: Services, name: unknown): RouteConfig {
  * lets storage enforce them: exact key and type, and the declared length (PUT) or a length range up to
  * it (POST). Nothing is written to storage here.
  */
-export async function createUpload(services: Services, userId: string, body: unknown): Promise<CreateUploadResult> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new UpfrontError('invalid_request', 'Send a JSON object: {"route", "filename", "contentType", "size"}.');
-  }
-  const input = body as Record<string, unknown>;
+export async function createUpload(services: Services, userId: string, input: NewUploadInput): Promise<CreateUploadResult> {
   const route = findRoute(services, input.route);
   const filename = sanitiseFilename(input.filename);
-  const contentType = normaliseContentType(field(input, 'contentType', 'string') as string);
-  const size = field(input, 'size', 'number') as number;
+  const contentType = normaliseContentType(input.contentType);
+  const { size } = input;
 
   if (!contentType || !route.types.includes(contentType)) {
     throw new UpfrontError('type_not_allowed',

@@ -1,0 +1,217 @@
+/**
+ * The OpenAPI 3.1 document served at `GET /openapi.json`, made from the schemas in schemas.ts and the
+ * list of operations below (a test checks the list against the routes the app really serves, and
+ * real responses against the document). Loaded on first request only: nothing here is on the hot path.
+ */
+import { toJsonSchema, toJsonSchemaDefs, type ConversionConfig, type JsonSchema } from '@valibot/to-json-schema';
+import type { ErrorCode } from '../errors.ts';
+import { ERRORS } from './problem.ts';
+import { components, ListFilesQuery } from './schemas.ts';
+
+type ComponentName = keyof typeof components;
+
+export interface Operation {
+  method: 'get' | 'post' | 'delete';
+  /** OpenAPI style: `/v1/uploads/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** Needs a bearer token. */
+  auth: boolean;
+  body?: ComponentName;
+  query?: typeof ListFilesQuery;
+  status: number;
+  /** The success body; none for 204. */
+  response?: ComponentName | 'OpenApiDocument';
+  errors: ErrorCode[];
+  /** Served only with the dev issuer on. */
+  devOnly?: boolean;
+}
+
+const JSON_BODY_ERRORS: ErrorCode[] = ['invalid_request', 'payload_too_large'];
+const AUTH_ERRORS: ErrorCode[] = ['unauthorized', 'auth_unavailable'];
+
+export const operations: Operation[] = [
+  { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness check', auth: false, status: 200, response: 'Health', errors: [] },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openApiDocument',
+    summary: 'This document',
+    auth: false,
+    status: 200,
+    response: 'OpenApiDocument',
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/v1/routes',
+    operationId: 'listRoutes',
+    summary: 'The upload routes and their rules',
+    auth: false,
+    status: 200,
+    response: 'RouteList',
+    errors: [],
+  },
+  {
+    method: 'post',
+    path: '/v1/dev/token',
+    operationId: 'createDevToken',
+    summary: 'A token for any user name (dev issuer only; in dev, only for requests to a loopback host)',
+    auth: false,
+    body: 'DevTokenRequest',
+    status: 200,
+    response: 'DevToken',
+    errors: [...JSON_BODY_ERRORS, 'forbidden'],
+    devOnly: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/uploads',
+    operationId: 'createUpload',
+    summary: 'Check a file against a route and get a signed request to send it straight to storage',
+    auth: true,
+    body: 'CreateUploadRequest',
+    status: 201,
+    response: 'CreatedUpload',
+    errors: [...JSON_BODY_ERRORS, 'invalid_filename', 'file_too_large', 'type_not_allowed'],
+  },
+  {
+    method: 'get',
+    path: '/v1/uploads/{id}',
+    operationId: 'getUpload',
+    summary: 'An upload and its state',
+    auth: true,
+    status: 200,
+    response: 'Upload',
+    errors: ['not_found'],
+  },
+  {
+    method: 'post',
+    path: '/v1/uploads/{id}/complete',
+    operationId: 'completeUpload',
+    summary: 'Verify the stored bytes and promote them: the file (idempotent)',
+    auth: true,
+    status: 200,
+    response: 'File',
+    errors: [
+      'not_found',
+      'upload_incomplete',
+      'upload_aborted',
+      'upload_expired',
+      'content_type_mismatch',
+      'size_mismatch',
+      'type_not_allowed',
+      'storage_unavailable',
+    ],
+  },
+  {
+    method: 'delete',
+    path: '/v1/uploads/{id}',
+    operationId: 'abortUpload',
+    summary: 'Abort an unfinished upload and delete its staged bytes',
+    auth: true,
+    status: 204,
+    errors: ['not_found', 'upload_completed', 'upload_incomplete', 'storage_unavailable'],
+  },
+  {
+    method: 'get',
+    path: '/v1/files',
+    operationId: 'listFiles',
+    summary: 'Your files, newest first',
+    auth: true,
+    query: ListFilesQuery,
+    status: 200,
+    response: 'FileList',
+    errors: ['invalid_request'],
+  },
+  { method: 'get', path: '/v1/files/{id}', operationId: 'getFile', summary: 'One of your files', auth: true, status: 200, response: 'File', errors: ['not_found'] },
+  {
+    method: 'delete',
+    path: '/v1/files/{id}',
+    operationId: 'deleteFile',
+    summary: 'Delete one of your files',
+    auth: true,
+    status: 204,
+    errors: ['not_found', 'storage_unavailable'],
+  },
+];
+
+const conversion: ConversionConfig = {
+  target: 'draft-2020-12',
+  overrideAction({ valibotAction, jsonSchema }) {
+    // JSON Schema patterns are Unicode-aware already (as with the `u` flag); trimming is parsing, not a rule.
+    if (valibotAction.type === 'regex') return { ...jsonSchema, pattern: (valibotAction as unknown as { requirement: RegExp }).requirement.source };
+    if (valibotAction.type === 'trim') return jsonSchema;
+    return undefined;
+  },
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** valibot's definitions refer to each other as `#/$defs/X`; OpenAPI keeps them under components. */
+function withComponentRefs(schema: JsonSchema): JsonSchema {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+}
+
+export function openApiDocument({ devIssuer }: { devIssuer: boolean }): Record<string, unknown> {
+  const schemas = withComponentRefs(toJsonSchemaDefs(components, conversion) as JsonSchema);
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const operation of operations) {
+    if (operation.devOnly && !devIssuer) continue;
+    (paths[operation.path] ??= {})[operation.method] = describe(operation);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Upfront API',
+      version: '1',
+      description:
+        'Direct-to-storage uploads: create an upload, send the bytes straight to storage with the signed request, ' +
+        'complete it (verified, promoted), read the file. Errors are application/problem+json with a stable `code`.',
+    },
+    paths,
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
+  };
+}
+
+function describe(operation: Operation): Record<string, unknown> {
+  const parameters: unknown[] = [];
+  for (const name of operation.path.match(/(?<=\{)[^}]+(?=\})/g) ?? []) {
+    parameters.push({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
+  }
+  for (const [name, schema] of Object.entries(operation.query?.entries ?? {})) {
+    const { $schema: _, ...converted } = toJsonSchema(schema, { ...conversion, errorMode: 'ignore' });
+    parameters.push({ name, in: 'query', required: false, description: converted.description, schema: converted });
+  }
+  const responses: Record<string, unknown> = {};
+  responses[String(operation.status)] =
+    operation.response === undefined
+      ? { description: 'Done; no body.' }
+      : {
+          description: 'Success.',
+          content: { 'application/json': { schema: operation.response === 'OpenApiDocument' ? { type: 'object' } : ref(operation.response) } },
+        };
+  const errors = [...operation.errors, ...(operation.auth ? AUTH_ERRORS : [])];
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of errors) byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    responses[String(status)] = {
+      description: codes.map((code) => `\`${code}\`: ${ERRORS[code].title}`).join('; '),
+      content: { 'application/problem+json': { schema: ref('Problem') } },
+    };
+  }
+  return {
+    operationId: operation.operationId,
+    summary: operation.summary,
+    ...(operation.auth && { security: [{ bearer: [] }] }),
+    ...(parameters.length > 0 && { parameters }),
+    ...(operation.body && {
+      requestBody: { required: true, content: { 'application/json': { schema: ref(operation.body) } } },
+    }),
+    responses,
+  };
+}
