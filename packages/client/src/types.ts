@@ -1,35 +1,12 @@
+import type { CreatedUpload, File, FileList, Route } from './api-types.ts';
+
+export type { CreatedUpload };
+
 /** A verified, stored file as the Upfront API describes it. */
-export interface UploadedFile {
-  id: string;
-  route: string;
-  key: string;
-  filename: string;
-  contentType: string;
-  size: number;
-  visibility: 'public' | 'private';
-  createdAt: string;
-  /** A public URL, or a short-lived signed download URL for private files. */
-  url: string;
-}
+export type UploadedFile = File;
 
 /** An upload rule of the server (what may be uploaded, how big, where it lands). */
-export interface UploadRoute {
-  name: string;
-  types: string[];
-  maxSize: number;
-  visibility: 'public' | 'private';
-  strategy: string;
-}
-
-/** The API's answer to "create an upload": one signed request to send the bytes with. */
-export interface CreatedUpload {
-  id: string;
-  key: string;
-  strategy: 'put' | 'post';
-  expiresAt: string;
-  put?: { method: 'PUT'; url: string; headers: Record<string, string> };
-  post?: { method: 'POST'; url: string; fields: Record<string, string> };
-}
+export type UploadRoute = Route;
 
 export interface UploadProgress {
   loaded: number;
@@ -53,8 +30,5 @@ export interface ListFilesOptions {
   before?: string;
 }
 
-export interface FilePage {
-  files: UploadedFile[];
-  /** Pass as `before` to get the next page; null on the last page. */
-  next: string | null;
-}
+/** A page of files, newest first; `next` is the `before` of the next page (null on the last). */
+export type FilePage = FileList;

@@ -201,7 +201,10 @@ function describe(operation: Operation): Record<string, unknown> {
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[String(status)] = {
       description: codes.map((code) => `\`${code}\`: ${ERRORS[code].title}`).join('; '),
-      content: { 'application/problem+json': { schema: ref('Problem') } },
+      // The codes this operation can answer with this status, so clients know what to switch on.
+      content: {
+        'application/problem+json': { schema: { allOf: [ref('Problem'), { properties: { code: { enum: codes } } }] } },
+      },
     };
   }
   return {

@@ -1,0 +1,305 @@
+/**
+ * The API's JSON, generated from the server's schemas by scripts/generate-client-types.ts
+ * (`npm run generate`). Do not edit.
+ */
+export interface CreateUploadRequest {
+  /**
+   * One of the server's routes, e.g. `image`.
+   */
+  route: string;
+  /**
+   * The file's name: metadata only (the key is generated), sent back in Content-Disposition.
+   */
+  filename: string;
+  /**
+   * The file's MIME type; the bytes must really be of this type.
+   */
+  contentType: string;
+  /**
+   * The file's exact length in bytes.
+   */
+  size: number;
+}
+export interface DevTokenRequest {
+  /**
+   * Any user name: the dev issuer signs a token for it.
+   */
+  user: string;
+}
+export interface PresignedPut {
+  method: 'PUT';
+  /**
+   * The signed URL; storage refuses any other key, length, type, or an expired signature.
+   */
+  url: string;
+  /**
+   * Send exactly these headers (they are signed).
+   */
+  headers: {
+    [k: string]: string;
+  };
+}
+export interface PresignedPost {
+  method: 'POST';
+  /**
+   * The bucket URL to POST the form to.
+   */
+  url: string;
+  /**
+   * Send every field, then the file last, as the field `file` (multipart/form-data).
+   */
+  fields: {
+    [k: string]: string;
+  };
+}
+export interface Upload {
+  /**
+   * The upload id.
+   */
+  id: string;
+  /**
+   * Where the object is stored (generated from the route's key template).
+   */
+  key: string;
+  /**
+   * The route it was created on.
+   */
+  route: string;
+  /**
+   * How the bytes are sent: a presigned PUT (`put`) or a POST policy form (`post`).
+   */
+  strategy: 'put' | 'post';
+  /**
+   * `pending` → `uploaded` → `verified` → `ready`, or `rejected`, `expired`, `aborted`.
+   */
+  state: 'pending' | 'uploaded' | 'verified' | 'ready' | 'rejected' | 'expired' | 'aborted';
+  /**
+   * The sanitised filename.
+   */
+  filename: string;
+  /**
+   * The declared type.
+   */
+  contentType: string;
+  /**
+   * The declared length in bytes.
+   */
+  size: number;
+  /**
+   * When the signed request stops working.
+   */
+  expiresAt: string;
+  /**
+   * The file, once the upload is `ready`.
+   */
+  fileId: string | null;
+  /**
+   * Why verification rejected it (`rejected` only).
+   */
+  errorCode: string | null;
+}
+export interface CreatedUpload {
+  /**
+   * The upload id.
+   */
+  id: string;
+  /**
+   * Where the object is stored (generated from the route's key template).
+   */
+  key: string;
+  /**
+   * The route it was created on.
+   */
+  route: string;
+  /**
+   * How the bytes are sent: a presigned PUT (`put`) or a POST policy form (`post`).
+   */
+  strategy: 'put' | 'post';
+  /**
+   * `pending` → `uploaded` → `verified` → `ready`, or `rejected`, `expired`, `aborted`.
+   */
+  state: 'pending' | 'uploaded' | 'verified' | 'ready' | 'rejected' | 'expired' | 'aborted';
+  /**
+   * The sanitised filename.
+   */
+  filename: string;
+  /**
+   * The declared type.
+   */
+  contentType: string;
+  /**
+   * The declared length in bytes.
+   */
+  size: number;
+  /**
+   * When the signed request stops working.
+   */
+  expiresAt: string;
+  /**
+   * The file, once the upload is `ready`.
+   */
+  fileId: string | null;
+  /**
+   * Why verification rejected it (`rejected` only).
+   */
+  errorCode: string | null;
+  put?: PresignedPut1;
+  post?: PresignedPost1;
+}
+/**
+ * With strategy `put`.
+ */
+export interface PresignedPut1 {
+  method: 'PUT';
+  /**
+   * The signed URL; storage refuses any other key, length, type, or an expired signature.
+   */
+  url: string;
+  /**
+   * Send exactly these headers (they are signed).
+   */
+  headers: {
+    [k: string]: string;
+  };
+}
+/**
+ * With strategy `post`.
+ */
+export interface PresignedPost1 {
+  method: 'POST';
+  /**
+   * The bucket URL to POST the form to.
+   */
+  url: string;
+  /**
+   * Send every field, then the file last, as the field `file` (multipart/form-data).
+   */
+  fields: {
+    [k: string]: string;
+  };
+}
+export interface File {
+  /**
+   * The file id.
+   */
+  id: string;
+  /**
+   * The route it was uploaded on.
+   */
+  route: string;
+  /**
+   * Where it is stored.
+   */
+  key: string;
+  /**
+   * The sanitised original filename.
+   */
+  filename: string;
+  /**
+   * The type detected from its bytes.
+   */
+  contentType: string;
+  /**
+   * Length in bytes.
+   */
+  size: number;
+  /**
+   * `public`: served as is from the public bucket (CDN-ready); `private`: only through short-lived signed downloads.
+   */
+  visibility: 'public' | 'private';
+  /**
+   * When it was stored.
+   */
+  createdAt: string;
+  /**
+   * The public URL, or for private files a short-lived signed download (Content-Disposition: attachment).
+   */
+  url: string;
+}
+export interface FileList {
+  /**
+   * Newest first.
+   */
+  files: File[];
+  /**
+   * The `before` of the next page; null on the last page.
+   */
+  next: string | null;
+}
+export interface Route {
+  /**
+   * Route name, used in create-upload.
+   */
+  name: string;
+  /**
+   * Allowed MIME types.
+   */
+  types: string[];
+  /**
+   * Largest file accepted, bytes.
+   */
+  maxSize: number;
+  /**
+   * `public`: served as is from the public bucket (CDN-ready); `private`: only through short-lived signed downloads.
+   */
+  visibility: 'public' | 'private';
+  /**
+   * How the bytes are sent: a presigned PUT (`put`) or a POST policy form (`post`).
+   */
+  strategy: 'put' | 'post';
+}
+export interface RouteList {
+  routes: Route[];
+}
+export interface DevToken {
+  /**
+   * A bearer token for the user.
+   */
+  token: string;
+  /**
+   * When the token expires.
+   */
+  expiresAt: string;
+}
+export interface Health {
+  status: 'ok';
+}
+export interface Problem {
+  /**
+   * A URL naming the error code.
+   */
+  type: string;
+  /**
+   * A short summary of the code.
+   */
+  title: string;
+  /**
+   * The HTTP status.
+   */
+  status: number;
+  /**
+   * Stable machine code: switch on this.
+   */
+  code:
+    | 'invalid_request'
+    | 'invalid_filename'
+    | 'unauthorized'
+    | 'forbidden'
+    | 'not_found'
+    | 'upload_incomplete'
+    | 'upload_aborted'
+    | 'upload_completed'
+    | 'upload_expired'
+    | 'file_too_large'
+    | 'payload_too_large'
+    | 'type_not_allowed'
+    | 'content_type_mismatch'
+    | 'size_mismatch'
+    | 'storage_unavailable'
+    | 'auth_unavailable'
+    | 'internal_error';
+  /**
+   * What happened and what to do, in a sentence.
+   */
+  detail: string;
+}
