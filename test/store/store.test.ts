@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { FinishUploadError } from '../../packages/server/src/store/errors.ts';
 import { latestSchemaVersion } from '../../packages/server/src/store/migrations.ts';
-import { openStore } from '../../packages/server/src/store/open-store.ts';
+import { openStore, parseStoreUrl } from '../../packages/server/src/store/open-store.ts';
 import type { MetadataStore, NewFile, NewUpload, UploadRecord } from '../../packages/server/src/store/types.ts';
 
 const openStoreModule = fileURLToPath(new URL('../../packages/server/src/store/open-store.ts', import.meta.url));
@@ -546,5 +547,21 @@ describe('openStore URLs', () => {
       openStore('postgres://postgres@127.0.0.1:5432/test?schema=Robert%27);drop'),
       /must be a lowercase SQL identifier/,
     );
+  });
+
+  it('makes SQLite commits durable by default (synchronous=full); normal only when asked', async () => {
+    assert.deepEqual(parseStoreUrl('sqlite:/data/upfront.db'), { kind: 'sqlite', path: '/data/upfront.db', synchronous: 'full', name: '/data/upfront.db' });
+    assert.equal((parseStoreUrl('sqlite:/data/upfront.db?synchronous=NORMAL') as { synchronous: string }).synchronous, 'normal');
+    assert.equal((parseStoreUrl('/data/upfront.db?synchronous=full') as { path: string }).path, '/data/upfront.db');
+    assert.throws(() => parseStoreUrl('sqlite:/data/upfront.db?synchronous=off'), /synchronous=full \(default\) or synchronous=normal/);
+    assert.throws(() => parseStoreUrl('sqlite:/data/upfront.db?journal=delete'), /not supported/);
+    const dir = await mkdtemp(join(tmpdir(), 'upfront-store-'));
+    try {
+      const store = await openStore(`sqlite:${join(dir, 'normal.db')}?synchronous=normal`);
+      await store.close();
+      assert.ok(existsSync(join(dir, 'normal.db')), 'the option is not part of the file name');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,7 +13,14 @@ export interface Idp {
   audience: string;
   /** Env for Upfront to trust this IdP. */
   env: Record<string, string>;
-  sign(claims: JWTPayload & { sub?: string }, options?: { expiresIn?: number; audience?: string; issuer?: string }): Promise<string>;
+  /**
+   * A token with `claims`; by default issued a minute ago, expiring in `expiresIn` seconds (600).
+   * `iat`, `nbf` and `exp` in seconds from now override those; `exp: null` leaves the expiry out.
+   */
+  sign(
+    claims: JWTPayload & { sub?: string },
+    options?: { expiresIn?: number; audience?: string; issuer?: string; iat?: number; nbf?: number; exp?: number | null },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -38,13 +45,14 @@ export async function startIdp(): Promise<Idp> {
     env: { AUTH_JWKS_URL: `${base}/.well-known/jwks.json`, AUTH_ISSUER: issuer, AUTH_AUDIENCE: audience },
     sign(claims, options = {}) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT(claims)
+      const token = new SignJWT(claims)
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setIssuer(options.issuer ?? issuer)
         .setAudience(options.audience ?? audience)
-        .setIssuedAt(now - 60)
-        .setExpirationTime(now + (options.expiresIn ?? 600))
-        .sign(privateKey);
+        .setIssuedAt(now + (options.iat ?? -60));
+      if (options.nbf !== undefined) token.setNotBefore(now + options.nbf);
+      if (options.exp !== null) token.setExpirationTime(now + (options.exp ?? options.expiresIn ?? 600));
+      return token.sign(privateKey);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   const server = await serve(config, {
     port,
     hostname: values.host ?? (dev ? '127.0.0.1' : '0.0.0.0'),
-    publicUrl: values['public-url'] ?? `http://localhost:${port}`,
+    // With --port 0 only the server knows its port, and names its URL itself.
+    ...((values['public-url'] ?? port) && { publicUrl: values['public-url'] ?? `http://localhost:${port}` }),
     ...(hasWeb && { fallback: staticFiles(webDist) }),
   });
   const storage = config.storage.driver === 'disk' ? `disk (${config.dataDir})` : `s3 (${config.storage.endpoint})`;

@@ -26,7 +26,7 @@ const sqliteBusyTimeoutMs = 5000;
 
 type Synchronous = 'full' | 'normal';
 
-type Target =
+export type StoreTarget =
   | { kind: 'sqlite'; path: string; synchronous: Synchronous; name: string }
   | { kind: 'postgres'; connectionString: string; schema: string | undefined; name: string };
 
@@ -48,7 +48,7 @@ export async function openStore(url: string): Promise<MetadataStore> {
 }
 
 /** `name` says which database, without credentials, for error messages. */
-function parseStoreUrl(url: string): Target {
+export function parseStoreUrl(url: string): StoreTarget {
   // Two letters at least, so that a Windows path such as C:\data\upfront.db stays a path.
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined) return parseSqliteUrl(url);
@@ -61,7 +61,7 @@ function parseStoreUrl(url: string): Target {
 }
 
 /** `<path>[?synchronous=full|normal]` */
-function parseSqliteUrl(rest: string): Target {
+function parseSqliteUrl(rest: string): StoreTarget {
   const query = rest.lastIndexOf('?');
   const path = query < 0 ? rest : rest.slice(0, query);
   if (path === '') throw new Error('The metadata store URL "sqlite:" names no file: use sqlite:<path> or sqlite::memory:.');
@@ -76,7 +76,7 @@ function parseSqliteUrl(rest: string): Target {
   return { kind: 'sqlite', path, synchronous, name: path };
 }
 
-function parsePostgresUrl(url: string): Target {
+function parsePostgresUrl(url: string): StoreTarget {
   const parsed = new URL(url);
   const name = `${parsed.host}${parsed.pathname}`;
   const schema = parsed.searchParams.get('schema') ?? undefined;

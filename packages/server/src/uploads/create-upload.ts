@@ -65,17 +65,14 @@ export async function createUpload(services: Services, userId: string, input: Ne
   const { size } = input;
 
   if (!contentType || !route.types.includes(contentType)) {
-    throw new UpfrontError('type_not_allowed',
+    throw new UpfrontError(
+      'type_not_allowed',
       `The "${route.name}" route accepts ${route.types.join(', ')}; ${JSON.stringify(input.contentType)} is not one of them.`,
     );
   }
-  if (!Number.isSafeInteger(size) || size < 1) {
-    throw new UpfrontError('invalid_request', 'Send "size" as the file\'s length in bytes, a whole number of at least 1.');
-  }
   if (size > route.maxSize) {
-    throw new UpfrontError('file_too_large',
-      `The file is ${formatSize(size)}; the "${route.name}" route accepts files up to ${formatSize(route.maxSize)}. Choose a smaller file.`,
-    );
+    const [file, limit] = compareSizes(size, route.maxSize);
+    throw new UpfrontError('file_too_large', `The file is ${file}; the "${route.name}" route accepts files up to ${limit}. Choose a smaller file.`);
   }
 
   const now = new Date();

@@ -9,12 +9,13 @@ const FORBIDDEN = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
  * Path components are dropped (`../../etc/passwd` → `passwd`, `C:\x\a.png` → `a.png`); what cannot be
  * represented safely is refused rather than silently mangled.
  */
-export function sanitiseFilename(input: unknown): string {
-  if (typeof input !== 'string' || input.length === 0) {
+export function sanitiseFilename(input: string): string {
+  if (input.length === 0) {
     throw new UpfrontError('invalid_filename', 'Send the file\'s name as a non-empty string in "filename".');
   }
   if (FORBIDDEN.test(input)) {
-    throw new UpfrontError('invalid_filename',
+    throw new UpfrontError(
+      'invalid_filename',
       'The filename contains control characters (such as NUL) or text-direction overrides; rename the file and try again.',
     );
   }
@@ -23,7 +24,8 @@ export function sanitiseFilename(input: unknown): string {
     throw new UpfrontError('invalid_filename', 'The filename has no name part after removing its path; send just the file\'s name.');
   }
   if ([...name].length > MAX_FILENAME_CHARS) {
-    throw new UpfrontError('invalid_filename',
+    throw new UpfrontError(
+      'invalid_filename',
       `The filename is longer than ${MAX_FILENAME_CHARS} characters; shorten it and try again.`,
     );
   }
