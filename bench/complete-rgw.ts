@@ -18,7 +18,8 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client, createS3Driver, s3ConfigFromEnv } from '../packages/server/src/storage/s3-driver.ts';
+import { s3ConfigFromEnv } from '../packages/server/src/storage/s3-config.ts';
+import { createS3Client, createS3Driver } from '../packages/server/src/storage/s3-driver.ts';
 import { makePng } from '../test/support/png.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
