@@ -89,6 +89,7 @@ for (const { driver, database } of setups) {
           assert.equal(file.size, png.length);
           assert.equal(file.contentType, 'image/png');
           assert.equal(file.filename, 'holiday photo.png');
+          await server.upfront.services.background.settled(); // the staged copy goes after the answer
           assert.equal(await exists('staging', upload.key), false, 'staging copy removed');
 
           const served = await fetch(file.url);

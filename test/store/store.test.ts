@@ -358,22 +358,26 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
       assert.equal((await store.getUpload(upload.id))?.fileId, first.id);
     });
 
-    it('refuses to finish an upload that is not verified (aborted, or bytes changed), writing nothing', async () => {
-      for (const state of ['pending', 'uploaded', 'aborted', 'rejected', 'expired'] as const) {
+    it('refuses to finish an upload that ended without a file (aborted, rejected, expired), writing nothing', async () => {
+      for (const state of ['aborted', 'rejected', 'expired'] as const) {
         const upload = await store.createUpload(newUpload());
-        if (state !== 'pending') await store.transitionUpload(upload.id, ['pending'], state);
-        await assert.rejects(store.finishUpload(fileFor(upload)), isFinishUploadError('not_verified'), state);
+        await store.transitionUpload(upload.id, ['pending'], state);
+        await assert.rejects(store.finishUpload(fileFor(upload)), isFinishUploadError('upload_ended'), state);
         assert.equal(await countFiles(upload.id), 0);
         assert.equal((await store.getUpload(upload.id))?.state, state);
       }
+      for (const state of ['pending', 'uploaded'] as const) {
+        const upload = await store.createUpload(newUpload());
+        if (state !== 'pending') await store.transitionUpload(upload.id, ['pending'], state);
+        await store.finishUpload(fileFor(upload));
+        assert.equal((await store.getUpload(upload.id))?.state, 'ready', state);
+      }
     });
 
-    it('keeps the verified ETag with the upload', async () => {
-      const upload = await verifiedUpload();
-      assert.equal(upload.etag, '"0123abcd"');
-      assert.deepEqual(await store.getUpload(upload.id), upload);
-      const again = await store.transitionUpload(upload.id, ['verified'], 'uploaded', { etag: null });
-      assert.equal(again?.etag, null);
+    it('keeps the promoted ETag with the upload', async () => {
+      const upload = await store.createUpload(newUpload());
+      await store.finishUpload(fileFor(upload), { etag: '"0123abcd"' });
+      assert.equal((await store.getUpload(upload.id))?.etag, '"0123abcd"');
     });
 
     it('refuses to finish an unknown upload or another user\'s, writing nothing', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createAuthenticator } from './auth/authenticate.ts';
 import { createDevIssuer, type DevIssuer } from './auth/dev-issuer.ts';
 import { checkDevIssuer, type UpfrontConfig } from './config.ts';
+import { Background } from './background.ts';
 import { createApp, type FetchHandler } from './http/app.ts';
 import type { Services } from './services.ts';
 import type { StorageDriver } from './storage/types.ts';
@@ -88,7 +89,8 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
     throw error;
   }
   const { storage, storageEndpoint } = opened;
-  const services: Services = { config, storage, store };
+  const background = new Background();
+  const services: Services = { config, storage, store, background };
   const app = createApp({
     services,
     authenticate: createAuthenticator(config.auth, devIssuer),
@@ -99,6 +101,9 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
   return {
     fetch: async (request) => app.fetch(request),
     services,
-    close: () => store.close(),
+    async close() {
+      await background.settled();
+      await store.close();
+    },
   };
 }

@@ -1,3 +1,4 @@
+import type { Background } from './background.ts';
 import type { UpfrontConfig } from './config.ts';
 import type { StorageDriver } from './storage/types.ts';
 import type { MetadataStore } from './store/types.ts';
@@ -7,4 +8,6 @@ export interface Services {
   config: UpfrontConfig;
   storage: StorageDriver;
   store: MetadataStore;
+  /** Clean-up that runs after the answer (see background.ts). */
+  background: Background;
 }

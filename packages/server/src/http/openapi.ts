@@ -112,7 +112,7 @@ export const operations: Operation[] = [
     summary: 'Abort an unfinished upload and delete its staged bytes',
     auth: true,
     status: 204,
-    errors: ['not_found', 'upload_completed', 'upload_incomplete', 'storage_unavailable'],
+    errors: ['not_found', 'upload_completed', 'storage_unavailable'],
   },
   {
     method: 'get',

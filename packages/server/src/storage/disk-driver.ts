@@ -36,7 +36,7 @@ import type {
   PresignGetInput,
   PresignPostInput,
   PresignPutInput,
-  ReadOptions,
+  ObjectStart,
   StorageDriver,
 } from './types.ts';
 
@@ -436,6 +436,11 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     return trustedEtag(file.sidecar, file.stats) ?? (await md5Etag(file.handle));
   }
 
+  async function headOf(file: ObjectFile): Promise<ObjectHead> {
+    const contentType = describes(file.sidecar, file.stats) ? file.sidecar.contentType : 'application/octet-stream';
+    return { size: file.size, contentType, etag: await etagOf(file) };
+  }
+
   async function openObject(bucket: Bucket, key: string): Promise<OpenedObject | null> {
     const file = await openFile(bucket, key);
     if (!file) return null;
@@ -495,20 +500,18 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       const file = await openFile(bucket, key);
       if (!file) return null;
       try {
-        const contentType = describes(file.sidecar, file.stats) ? file.sidecar.contentType : 'application/octet-stream';
-        return { size: file.size, contentType, etag: await etagOf(file) };
+        return await headOf(file);
       } finally {
         await file.handle.close();
       }
     },
 
-    async readStart(bucket: Bucket, key: string, length: number, { ifMatch }: ReadOptions = {}): Promise<Uint8Array> {
+    async readStart(bucket: Bucket, key: string, length: number): Promise<ObjectStart | null> {
       const file = await openFile(bucket, key);
-      if (!file) throw new ObjectMissingError(`There is no object ${bucket}/${key}.`);
+      if (!file) return null;
       try {
-        // The open descriptor holds one file: the ETag checked and the bytes read are of the same version.
-        if (ifMatch !== undefined && (await etagOf(file)) !== ifMatch) throw new ObjectChangedError(`${bucket}/${key} changed`);
-        return await readPrefix(file.handle, Math.min(length, file.size));
+        // The open descriptor holds one file: the head and the bytes are of the same version.
+        return { head: await headOf(file), bytes: await readPrefix(file.handle, Math.min(length, file.size)) };
       } finally {
         await file.handle.close();
       }

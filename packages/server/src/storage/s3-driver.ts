@@ -29,7 +29,7 @@ import type {
   PresignPostInput,
   PresignPutInput,
   StorageDriver,
-  ReadOptions,
+  ObjectStart,
 } from './types.ts';
 
 /** Storage did not answer (network failure, timeout, 5xx): the API answers 503 `storage_unavailable`. */
@@ -78,6 +78,21 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
   const client = createS3Client(config);
   const publicBase = config.publicBaseUrl?.replace(/\/+$/, '');
 
+  async function head(bucket: Bucket, key: string): Promise<ObjectHead | null> {
+    try {
+      const answer = await client.send(new HeadObjectCommand({ Bucket: buckets[bucket], Key: key }));
+      return {
+        size: answer.ContentLength ?? 0,
+        ...(answer.ContentType !== undefined && { contentType: answer.ContentType }),
+        ...(answer.ETag !== undefined && { etag: answer.ETag }),
+      };
+    } catch (error) {
+      // HEAD responses have no body, so a missing key is just "NotFound" (404).
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return null;
+      throw storageError(error, `HEAD ${buckets[bucket]}/${key}`);
+    }
+  }
+
   const signed = createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName: (bucket) => buckets[bucket] });
 
   return {
@@ -89,38 +104,28 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
       return `${publicBase}/${encodeKey(key)}`;
     },
 
-    async head(bucket: Bucket, key: string): Promise<ObjectHead | null> {
-      try {
-        const head = await client.send(new HeadObjectCommand({ Bucket: buckets[bucket], Key: key }));
-        return {
-          size: head.ContentLength ?? 0,
-          ...(head.ContentType !== undefined && { contentType: head.ContentType }),
-          ...(head.ETag !== undefined && { etag: head.ETag }),
-        };
-      } catch (error) {
-        // HEAD responses have no body, so a missing key is just "NotFound" (404).
-        if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return null;
-        throw storageError(error, `HEAD ${buckets[bucket]}/${key}`);
-      }
-    },
+    head,
 
-    async readStart(bucket: Bucket, key: string, length: number, { ifMatch }: ReadOptions = {}): Promise<Uint8Array> {
+    async readStart(bucket: Bucket, key: string, length: number): Promise<ObjectStart | null> {
       try {
+        // A ranged GET answers the object's size (Content-Range), ETag and type with the bytes: no HEAD needed.
         const response = await client.send(
-          new GetObjectCommand({
-            Bucket: buckets[bucket],
-            Key: key,
-            Range: `bytes=0-${Math.max(length, 1) - 1}`,
-            ...(ifMatch !== undefined && { IfMatch: ifMatch }),
-          }),
+          new GetObjectCommand({ Bucket: buckets[bucket], Key: key, Range: `bytes=0-${Math.max(length, 1) - 1}` }),
         );
         const bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
-        return length > 0 ? bytes.subarray(0, length) : new Uint8Array();
+        const total = /\/(\d+)$/.exec(response.ContentRange ?? '')?.[1];
+        const head: ObjectHead = {
+          size: total !== undefined ? Number(total) : (response.ContentLength ?? bytes.byteLength),
+          ...(response.ContentType !== undefined && { contentType: response.ContentType }),
+          ...(response.ETag !== undefined && { etag: response.ETag }),
+        };
+        return { head, bytes: length > 0 ? bytes.subarray(0, length) : new Uint8Array() };
       } catch (error) {
-        // A range of an empty object is unsatisfiable: the object exists, its start is empty.
-        if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) return new Uint8Array();
-        if (isPreconditionFailed(error)) throw new ObjectChangedError(`${buckets[bucket]}/${key} changed`);
-        if (isNoSuchKey(error)) throw new ObjectMissingError(`${buckets[bucket]}/${key} does not exist`, { cause: error });
+        // A range of an empty object is unsatisfiable: the object exists and is empty.
+        if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) {
+          return { head: (await head(bucket, key)) ?? { size: 0 }, bytes: new Uint8Array() };
+        }
+        if (isNoSuchKey(error)) return null;
         throw storageError(error, `GET ${buckets[bucket]}/${key}`);
       }
     },

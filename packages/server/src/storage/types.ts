@@ -63,9 +63,10 @@ export interface CopyOptions {
   ifMatch?: string;
 }
 
-export interface ReadOptions {
-  /** Read only if the object's ETag is this one; else throw ObjectChangedError. */
-  ifMatch?: string;
+/** An object's head and its first bytes, read together: the ETag is that of these very bytes. */
+export interface ObjectStart {
+  head: ObjectHead;
+  bytes: Uint8Array;
 }
 
 export interface ObjectRef {
@@ -85,8 +86,11 @@ export interface StorageDriver {
   publicUrl(key: string): string;
   /** Size and type of an object, or null when it does not exist. */
   head(bucket: Bucket, key: string): Promise<ObjectHead | null>;
-  /** The first `length` bytes (fewer if the object is smaller); for magic-byte sniffing. */
-  readStart(bucket: Bucket, key: string, length: number, options?: ReadOptions): Promise<Uint8Array>;
+  /**
+   * The object's head and its first `length` bytes (fewer if it is smaller), in one request; null
+   * when it does not exist. For verification: size, ETag and magic bytes of one version.
+   */
+  readStart(bucket: Bucket, key: string, length: number): Promise<ObjectStart | null>;
   /** Server-side copy, replacing metadata with `options`. Idempotent. */
   copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void>;
   /** Delete; a missing object is not an error. */

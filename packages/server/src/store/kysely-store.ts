@@ -118,10 +118,10 @@ export class KyselyStore implements MetadataStore {
   /**
    * Also refuses (FinishUploadError, nothing written) when the upload does not exist, belongs to
    * another user, is `ready` but its file was deleted (a retried complete must not bring a deleted
-   * file back), or is in any other state than `verified`: an abort or a change of the staged bytes
-   * that won a race must not be overridden by a promotion that started before it.
+   * file back), or has ended without a file: an abort that won a race must not be overridden by a
+   * promotion that started before it.
    */
-  finishUpload(file: NewFile): Promise<FileRecord> {
+  finishUpload(file: NewFile, { etag = null }: { etag?: string | null } = {}): Promise<FileRecord> {
     const { dialect } = this.#options;
     return inWriteTransaction(this.#db, dialect, async (trx) => {
       // Lock the upload row: concurrent finishers (and transitions) for it queue behind us and
@@ -153,8 +153,8 @@ export class KyselyStore implements MetadataStore {
           `Upload ${file.uploadId} was finished and its file has since been deleted.`,
         );
       }
-      if (upload.state !== 'verified') {
-        throw new FinishUploadError('not_verified', `Upload ${file.uploadId} is ${upload.state}, not verified.`);
+      if (upload.state === 'aborted' || upload.state === 'rejected' || upload.state === 'expired') {
+        throw new FinishUploadError('upload_ended', `Upload ${file.uploadId} is ${upload.state}: no file comes of it.`);
       }
       const now = Date.now();
       const inserted = await trx
@@ -175,7 +175,7 @@ export class KyselyStore implements MetadataStore {
         .executeTakeFirstOrThrow();
       await trx
         .updateTable('uploads')
-        .set({ state: 'ready', file_id: file.id, updated_at: now })
+        .set({ state: 'ready', file_id: file.id, etag, updated_at: now })
         .where('id', '=', file.uploadId)
         .execute();
       return toFileRecord(inserted);

@@ -22,7 +22,7 @@ export interface UploadRecord {
   state: UploadState;
   /** Machine code of the last rejection, e.g. `content_type_mismatch`. */
   errorCode: string | null;
-  /** ETag of the staged bytes that passed verification (set with `verified`); promotion copies only those. */
+  /** ETag of the bytes that were verified and promoted (set when the file is recorded). */
   etag: string | null;
   fileId: string | null;
   createdAt: Date;
@@ -73,10 +73,10 @@ export interface MetadataStore {
    * One transaction: insert the file (unless one exists for this upload) and set the upload to
    * `ready` with its fileId. Idempotent: a second call returns the file recorded by the first.
    * Throws FinishUploadError (store/errors.ts), writing nothing, when the upload is missing, belongs to
-   * another user, is not `verified` (e.g. it was aborted, or its bytes changed and wait to be verified
-   * again), or its file was already recorded and then deleted.
+   * another user, has ended without a file (aborted, rejected, expired), or its file was already
+   * recorded and then deleted. `etag` is kept with the upload: the version of the bytes promoted.
    */
-  finishUpload(file: NewFile): Promise<FileRecord>;
+  finishUpload(file: NewFile, options?: { etag?: string | null }): Promise<FileRecord>;
   getFile(id: string): Promise<FileRecord | undefined>;
   /** The user's files, newest first. */
   listFiles(userId: string, options?: ListFilesOptions): Promise<FileRecord[]>;

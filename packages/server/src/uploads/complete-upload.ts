@@ -3,11 +3,11 @@ import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { ObjectChangedError, ObjectMissingError } from '../storage/errors.ts';
 import { FinishUploadError } from '../store/errors.ts';
-import type { FileRecord, UploadRecord } from '../store/types.ts';
+import type { FileRecord, UploadRecord, UploadState } from '../store/types.ts';
 import { isActiveContent } from './content-types.ts';
 import { contentDisposition } from './filename.ts';
 import { ownUpload } from './own-upload.ts';
-import { verifyObject, type Rejection } from './verify-object.ts';
+import { SNIFF_BYTES, verifyObject, type Rejection } from './verify-object.ts';
 
 const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 const PRIVATE_CACHE_CONTROL = 'private, max-age=0, no-store';
@@ -23,12 +23,12 @@ const RETRY = Symbol('retry');
 type Step = FileRecord | typeof RETRY;
 
 /**
- * Verifies the staged object and promotes it: staging → public/private bucket → file record → staging
- * copy deleted. Idempotent and safe under races: every step is a compare-and-set on the upload's
- * state, and a step that loses (a concurrent complete finished first, an abort won, the bytes were
- * replaced) re-reads the upload and continues from where the winner left it. Every state change
- * happens before the staged object is removed, so "the staged object is gone" always means either
- * "the state moved on" or "the bytes never arrived". A crash between copy and record heals on retry.
+ * Verifies the staged object and promotes it: staging → public/private bucket → file record, the
+ * staged copy deleted meanwhile. Idempotent and safe under races: recording is one transaction that
+ * refuses an upload an abort (or a rejection) has ended, and a step that loses a race (a concurrent
+ * complete finished first, an abort won, the bytes were replaced) re-reads the upload and continues
+ * from the state the winner left. A staged object that is gone means the state moved on, or its
+ * bytes were promoted (the final bucket holds them), or they never arrived; a crash heals on retry.
  */
 export async function completeUpload(services: Services, userId: string, id: string): Promise<FileRecord> {
   for (let step = 0; step < MAX_STEPS; step++) {
@@ -55,51 +55,29 @@ async function advance(services: Services, upload: UploadRecord): Promise<Step> 
       throw expiredError();
     case 'pending':
     case 'uploaded':
-      return verify(services, upload);
     case 'verified':
-      return promote(services, upload);
+      return verifyAndPromote(services, upload);
   }
 }
 
-async function verify(services: Services, upload: UploadRecord): Promise<Step> {
+/**
+ * Reads the staged object's head and first bytes (one request), verifies them, copies exactly that
+ * version (bound to its ETag) to the final bucket and records the file.
+ */
+async function verifyAndPromote(services: Services, upload: UploadRecord): Promise<Step> {
   const { storage, store } = services;
-  const staged = await storage.head('staging', upload.key);
+  const staged = await storage.readStart('staging', upload.key, SNIFF_BYTES);
   if (!staged) return stagedObjectMissing(services, upload);
 
-  const route = services.config.routes.get(upload.route);
-  let verdict;
-  try {
-    verdict = await verifyObject(storage, upload, staged, route?.types ?? []);
-  } catch (error) {
-    if (error instanceof ObjectMissingError || error instanceof ObjectChangedError) return RETRY;
-    throw error;
-  }
+  const verdict = await verifyObject(upload, staged, services.config.routes.get(upload.route)?.types ?? []);
   if (!verdict.ok) {
     const { code, detail } = verdict.rejection;
-    const rejected = await store.transitionUpload(upload.id, ['pending', 'uploaded'], 'rejected', { errorCode: code });
+    const rejected = await store.transitionUpload(upload.id, UNFINISHED, 'rejected', { errorCode: code });
     if (!rejected) return RETRY;
     await storage.delete('staging', upload.key);
     throw new UpfrontError(code, detail);
   }
-  const verified = await store.transitionUpload(upload.id, ['pending', 'uploaded'], 'verified', { etag: staged.etag ?? null });
-  return verified ? promote(services, verified) : RETRY;
-}
 
-/** Nothing in staging: the bytes never came, or another request moved the upload on and removed them. */
-async function stagedObjectMissing(services: Services, upload: UploadRecord): Promise<Step> {
-  const now = await services.store.getUpload(upload.id);
-  if (!now || now.state !== upload.state || now.updatedAt.getTime() !== upload.updatedAt.getTime()) return RETRY;
-  if (Date.now() > upload.expiresAt.getTime()) {
-    const expired = await services.store.transitionUpload(upload.id, [upload.state], 'expired');
-    if (!expired) return RETRY;
-    throw expiredError();
-  }
-  throw new UpfrontError('upload_incomplete', 'Storage has not received the file yet; send it with the signed request, then complete.');
-}
-
-/** Copies the verified bytes (bound to their ETag) to their final bucket and records the file. */
-async function promote(services: Services, upload: UploadRecord): Promise<Step> {
-  const { storage, store } = services;
   const bucket = upload.visibility;
   const inline = bucket === 'public' && !isActiveContent(upload.contentType);
   try {
@@ -110,71 +88,83 @@ async function promote(services: Services, upload: UploadRecord): Promise<Step> 
         contentType: upload.contentType,
         cacheControl: bucket === 'public' ? PUBLIC_CACHE_CONTROL : PRIVATE_CACHE_CONTROL,
         contentDisposition: contentDisposition(inline ? 'inline' : 'attachment', upload.filename),
-        ...(upload.etag !== null && { ifMatch: upload.etag }),
+        ...(staged.head.etag !== undefined && { ifMatch: staged.head.etag }),
       },
     );
   } catch (error) {
-    if (error instanceof ObjectChangedError) {
-      // Replaced after verification (its signed request is still valid): verify the new bytes.
-      await store.transitionUpload(upload.id, ['verified'], 'uploaded', { etag: null });
-      return RETRY;
-    }
-    if (error instanceof ObjectMissingError) return promotedObjectMissing(services, upload);
+    // Replaced since it was read (its signed request is still valid), or removed by a request that
+    // won: read it again, or answer from the new state.
+    if (error instanceof ObjectChangedError || error instanceof ObjectMissingError) return RETRY;
     throw error;
   }
-  return record(services, upload);
+  return record(services, upload, staged.head.etag ?? null);
 }
 
 /**
- * The verified staged object is gone. Usually a concurrent complete finished (the state moved on);
- * otherwise an earlier attempt may have copied it and died before recording, or storage expired it.
+ * Nothing in staging: the bytes never came, or another request moved the upload on and removed them,
+ * or an earlier attempt promoted them and failed before recording the file. Only promotion writes to
+ * the final buckets, and only verified bytes, so an object of the declared size there is this one.
  */
-async function promotedObjectMissing(services: Services, upload: UploadRecord): Promise<Step> {
+async function stagedObjectMissing(services: Services, upload: UploadRecord): Promise<Step> {
   const { storage, store } = services;
   const now = await store.getUpload(upload.id);
-  if (!now || now.state !== 'verified' || now.etag !== upload.etag) return RETRY;
+  if (!now || now.state !== upload.state || now.updatedAt.getTime() !== upload.updatedAt.getTime()) return RETRY;
   const promoted = await storage.head(upload.visibility, upload.key);
-  if (promoted && promoted.size === upload.size && (upload.etag === null || promoted.etag === upload.etag)) {
-    return record(services, upload);
+  if (promoted && promoted.size === upload.size) return record(services, upload, promoted.etag ?? null);
+  if (Date.now() > upload.expiresAt.getTime()) {
+    if (!(await store.transitionUpload(upload.id, UNFINISHED, 'expired'))) return RETRY;
+    throw expiredError();
   }
-  if (!(await store.transitionUpload(upload.id, ['verified'], 'expired'))) return RETRY;
-  throw expiredError();
+  throw new UpfrontError('upload_incomplete', 'Storage has not received the file yet; send it with the signed request, then complete.');
 }
 
-async function record(services: Services, upload: UploadRecord): Promise<Step> {
+/**
+ * Records the promoted file (one transaction). The staged copy is removed after the answer: the file
+ * is in place and recorded by then, and a copy left behind by a crash is removed by the staging
+ * bucket's expiry. If recording fails, the promoted copy stays and a retry finds it (stagedObjectMissing).
+ */
+async function record(services: Services, upload: UploadRecord, etag: string | null): Promise<Step> {
   const { storage, store } = services;
   let file: FileRecord;
   try {
-    file = await store.finishUpload({
-      id: randomUUID(),
-      uploadId: upload.id,
-      userId: upload.userId,
-      route: upload.route,
-      key: upload.key,
-      visibility: upload.visibility,
-      filename: upload.filename,
-      contentType: upload.contentType,
-      size: upload.size,
-    });
+    file = await store.finishUpload(
+      {
+        id: randomUUID(),
+        uploadId: upload.id,
+        userId: upload.userId,
+        route: upload.route,
+        key: upload.key,
+        visibility: upload.visibility,
+        filename: upload.filename,
+        contentType: upload.contentType,
+        size: upload.size,
+      },
+      { etag },
+    );
   } catch (error) {
-    if (!(error instanceof FinishUploadError)) throw error;
-    if (error.reason === 'file_deleted') {
-      // The user deleted the file while this (retried) complete was promoting it: it stays deleted.
-      await storage.delete(upload.visibility, upload.key);
-      throw new UpfrontError('not_found', 'The file of this upload has been deleted.');
-    }
-    if (error.reason !== 'not_verified') throw error;
-    // Another request won (the bytes changed and are verified again, or the upload ended). If it
-    // ended without a file, nobody else will promote: remove the copy made here.
-    const now = await store.getUpload(upload.id);
-    if (now && (now.state === 'aborted' || now.state === 'rejected' || now.state === 'expired')) {
-      await storage.delete(upload.visibility, upload.key);
-    }
-    return RETRY;
+    return notRecorded(services, upload, error);
   }
-  await storage.delete('staging', upload.key);
+  services.background.run(`deleting the staged copy of ${upload.key}`, () => storage.delete('staging', upload.key));
   return file;
 }
+
+async function notRecorded(services: Services, upload: UploadRecord, error: unknown): Promise<Step> {
+  const { storage } = services;
+  if (!(error instanceof FinishUploadError)) throw error;
+  if (error.reason === 'file_deleted') {
+    // The user deleted the file while this (retried) complete was promoting it: it stays deleted.
+    await storage.delete(upload.visibility, upload.key);
+    throw new UpfrontError('not_found', 'The file of this upload has been deleted.');
+  }
+  if (error.reason !== 'upload_ended') throw error;
+  // An abort (or a rejection of bytes sent again) won: nobody will promote this upload, so the copy
+  // made here goes, and the answer comes from the new state.
+  await storage.delete(upload.visibility, upload.key);
+  return RETRY;
+}
+
+/** States in which the upload may still become a file. */
+const UNFINISHED: UploadState[] = ['pending', 'uploaded', 'verified'];
 
 function abortedError(): UpfrontError {
   return new UpfrontError('upload_aborted', 'This upload was aborted; create a new upload.');

@@ -1,9 +1,9 @@
-import type { ObjectHead, StorageDriver } from '../storage/types.ts';
-import type { UploadRecord } from '../store/types.ts';
 import type { ErrorCode } from '../errors.ts';
+import type { ObjectStart } from '../storage/types.ts';
+import type { UploadRecord } from '../store/types.ts';
 
-// file-type needs at most this many bytes to recognise any format it knows.
-const SNIFF_BYTES = 4100;
+/** file-type needs at most this many bytes to recognise any format it knows. */
+export const SNIFF_BYTES = 4100;
 
 export interface Rejection {
   code: Extract<ErrorCode, 'size_mismatch' | 'content_type_mismatch' | 'type_not_allowed'>;
@@ -17,21 +17,14 @@ export type Verdict = { ok: true; contentType: string } | { ok: false; rejection
  * bytes, never by header or extension) that equals the declared one and is still allowed by the route.
  * HTML, SVG and scripts have no magic bytes, so they can never pass as an image.
  */
-export async function verifyObject(
-  storage: StorageDriver,
-  upload: UploadRecord,
-  staged: ObjectHead,
-  allowedTypes: string[],
-): Promise<Verdict> {
-  if (staged.size !== upload.size) {
+export async function verifyObject(upload: UploadRecord, staged: ObjectStart, allowedTypes: string[]): Promise<Verdict> {
+  if (staged.head.size !== upload.size) {
     return reject(
       'size_mismatch',
-      `Storage received ${staged.size} bytes but the upload declared ${upload.size}; the file may have been truncated or changed. Upload it again.`,
+      `Storage received ${staged.head.size} bytes but the upload declared ${upload.size}; the file may have been truncated or changed. Upload it again.`,
     );
   }
-  // Bound to the ETag of the head: if the object is overwritten meanwhile, ObjectChangedError.
-  const head = await storage.readStart('staging', upload.key, SNIFF_BYTES, staged.etag !== undefined ? { ifMatch: staged.etag } : {});
-  const detected = (await detectType(head))?.mime;
+  const detected = (await detectType(staged.bytes))?.mime;
   if (detected !== upload.contentType) {
     const seen = detected ? `looks like ${detected}` : 'is not a recognisable file of that type';
     return reject(
