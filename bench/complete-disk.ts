@@ -2,14 +2,15 @@
  * Completing a 1 GiB upload against a 1 KB one on the disk driver, through the real HTTP API (dev
  * issuer, SQLite, an in-process Upfront server): promotion links the staged file instead of copying
  * its bytes, and the ETag checks trust the sidecar written for that very file, so both sizes should
- * complete in the same time. Each upload is created and its bytes sent (the large one streamed from a
- * sparse file on disk: a ZIP header, then zeros) before the clock starts; only
- * `POST /v1/uploads/:id/complete` is timed. Sizes alternate; medians, ratio large / small.
+ * complete in the same time. Each run sends a 1 GiB upload (streamed from a sparse file on disk: a ZIP
+ * header, then zeros) and a 1 KB one, waits SETTLE_MS, then completes both in turn, alternating which
+ * goes first; only `POST /v1/uploads/:id/complete` is timed. Medians, ratio large / small.
  *
- * Each complete starts SETTLE_MS after its upload, whatever the size: right after a 1 GiB write this
- * machine's disk answers every fsync slower for a moment (measured: four fsyncs of an unrelated 1-byte
- * file take ~2.3x as long), and complete makes a few (the sidecar, SQLite). That is the upload's
- * aftermath, not the cost of completing it.
+ * Right after a 1 GiB write this machine's disk answers every fsync slower for a while (measured: four
+ * fsyncs of an unrelated 1-byte file take ~2.3x as long), and complete makes two (the promoted copy's
+ * sidecar, SQLite's commit). Completing both sizes at the same moment after the same writes gives
+ * both the same disk to work with, so the ratio shows what the file's size costs, not the upload's
+ * aftermath.
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
@@ -24,10 +25,9 @@ import { serve } from '@upfront/server/node';
 
 const LARGE = 1024 ** 3;
 const SMALL = 1024;
-/** Timed completes of the large file; the small one gets SMALL_PER_LARGE times as many. */
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const SMALL_PER_LARGE = 3;
-const SETTLE_MS = 250;
+/** Timed completes of each size. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const SETTLE_MS = 1000;
 // At most: the source file (where files cannot be sparse), the staged upload and its promoted copy
 // (where the promoted object cannot be a link to the staged one).
 const DISK_NEEDED = 3 * LARGE;
@@ -101,27 +101,41 @@ async function measure(baseUrl: string, workDir: string): Promise<CompleteDiskRe
   };
   const { token } = (await (await api('/v1/dev/token', { method: 'POST', json: { user: 'bench' } })).json()) as { token: string };
 
-  /** One upload of `file` (`size` bytes), sent, then completed: returns the complete's milliseconds. */
-  async function completeOnce(file: string, size: number): Promise<number> {
+  /** Creates an upload of `file` (`size` bytes) and sends it; returns its id. */
+  async function send(file: string, size: number): Promise<string> {
     const created = (await (await api('/v1/uploads', {
       method: 'POST', token, json: { route: 'archive', filename: 'bench.zip', contentType: 'application/zip', size },
     })).json()) as { id: string; put: { url: string; headers: Record<string, string> } };
     await putFile(created.put.url, created.put.headers, file, size);
-    await sleep(SETTLE_MS);
+    return created.id;
+  }
+
+  /** Completes one sent upload: returns the complete's milliseconds. */
+  async function complete(id: string): Promise<number> {
     const started = performance.now();
-    const response = await api(`/v1/uploads/${created.id}/complete`, { method: 'POST', token });
+    const response = await api(`/v1/uploads/${id}/complete`, { method: 'POST', token });
     const promoted = (await response.json()) as { id: string };
     const elapsed = performance.now() - started;
     await api(`/v1/files/${promoted.id}`, { method: 'DELETE', token }); // frees the 1 GiB before the next upload
     return elapsed;
   }
 
-  await completeOnce(smallFile, SMALL); // warm-up: lazy imports (file-type), prepared statements
+  await complete(await send(smallFile, SMALL)); // warm-up: lazy imports (file-type), prepared statements
   const small: number[] = [];
   const large: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    large.push(await completeOnce(largeFile, LARGE));
-    for (let i = 0; i < SMALL_PER_LARGE; i++) small.push(await completeOnce(smallFile, SMALL));
+    // Both sizes are sent, then completed in turn (which first alternates): each complete meets the disk
+    // in the same state, so what differs is only the size of the file.
+    const largeId = await send(largeFile, LARGE);
+    const smallId = await send(smallFile, SMALL);
+    await sleep(SETTLE_MS);
+    if (run % 2 === 0) {
+      large.push(await complete(largeId));
+      small.push(await complete(smallId));
+    } else {
+      small.push(await complete(smallId));
+      large.push(await complete(largeId));
+    }
   }
   const smallMs = median(small);
   const largeMs = median(large);
@@ -131,6 +145,6 @@ async function measure(baseUrl: string, workDir: string): Promise<CompleteDiskRe
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const r = await benchCompleteDisk();
   console.log(
-    `complete on the disk driver: 1 KB ${r.smallMs.toFixed(2)} ms, 1 GiB ${r.largeMs.toFixed(2)} ms (medians; ${r.runs} runs of 1 GiB, ${r.runs * SMALL_PER_LARGE} of 1 KB); ratio ${r.ratio.toFixed(2)} (target <= 1.5)`,
+    `complete on the disk driver: 1 KB ${r.smallMs.toFixed(2)} ms, 1 GiB ${r.largeMs.toFixed(2)} ms (medians of ${r.runs} runs each); ratio ${r.ratio.toFixed(2)} (target <= 1.5)`,
   );
 }
