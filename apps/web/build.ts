@@ -1,6 +1,6 @@
 /**
  * Builds the demo page into apps/web/dist: src/main.ts bundled (with @upfront/client) into app.js,
- * plus index.html and styles.css copied as they are. `npm run build:web`, or import `buildWeb`.
+ * plus index.html and styles.css copied as they are. `scripts/build.sh` runs it; or import `buildWeb`.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';

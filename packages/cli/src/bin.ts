@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   console.log(`Upfront ${command} ready: ${server.url}`);
   console.log(`  storage: ${storage}   database: ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
   console.log(`  sign-in: ${config.auth.devIssuer ? 'dev issuer (POST /v1/dev/token)' : config.auth.jwksUrl}`);
-  if (dev && !hasWeb) console.log('  web page not built: run "npm run build:web"');
+  if (dev && !hasWeb) console.log('  web page not included: build the packages with "npm run build"');
 
   const stop = () => {
     void server.close().then(() => process.exit(0));
