@@ -1,9 +1,10 @@
 /**
  * One API server for the create-upload benchmark, in its own process: s3 driver (storage is never
  * contacted: create-upload only presigns), SQLite in a temp dir, dev issuer. argv[2] picks the
- * presigner: `upfront` (hand-written SigV4) or `aws-sdk` (the reference), or `floor`: the same HTTP
- * stack (Upfront's Node adapter, Hono) answering a canned create-upload reply after parsing the
- * body — what a server doing no work at all would reach. Prints its URL.
+ * server: `upfront` (hand-written SigV4), `upfront-normal` (the same with SQLite's synchronous=normal:
+ * what durable commits cost), `aws-sdk` (the reference: the AWS SDK's presigner), or `floor`: the
+ * same HTTP stack (Upfront's Node adapter, Hono) answering a canned create-upload reply after parsing
+ * the body — what a server doing no work at all would reach. Prints its URL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,12 +18,14 @@ import type { AddressInfo } from 'node:net';
 const mode = process.argv[2] ?? 'upfront';
 if (mode === 'floor') await serveFloor();
 const presigner = mode === 'aws-sdk' ? 'aws-sdk' : 'upfront';
+const synchronous = mode === 'upfront-normal' ? '?synchronous=normal' : '';
 const dataDir = mkdtempSync(join(tmpdir(), 'upfront-bench-'));
 const config = loadConfig({
   mode: 'dev',
   file: new URL('../upfront.config.json', import.meta.url).pathname,
   env: {
     UPFRONT_DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, 'upfront.db')}${synchronous}`,
     STORAGE_DRIVER: 's3',
     S3_ENDPOINT: 'http://127.0.0.1:7480',
     S3_REGION: 'us-east-1',
