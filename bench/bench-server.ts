@@ -1,10 +1,11 @@
 /**
- * One API server for the create-upload benchmark, in its own process: s3 driver (storage is never
- * contacted: create-upload only presigns), SQLite in a temp dir, dev issuer. argv[2] picks the
+ * One API server for a benchmark, in its own process: s3 driver, SQLite in a temp dir, dev issuer.
+ * For create-upload, storage is never contacted (create-upload only presigns) and argv[2] picks the
  * server: `upfront` (hand-written SigV4), `upfront-normal` (the same with SQLite's synchronous=normal:
  * what durable commits cost), `aws-sdk` (the reference: the AWS SDK's presigner), or `floor`: the
  * same HTTP stack (Upfront's Node adapter, Hono) answering a canned create-upload reply after parsing
- * the body — what a server doing no work at all would reach. Prints its URL.
+ * the body — what a server doing no work at all would reach. `rgw`: Upfront on the Ceph RGW named by
+the S3_* environment (complete-rgw.ts). Prints its URL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,7 @@ const config = loadConfig({
     S3_BUCKET_PUBLIC: 'public',
     S3_BUCKET_PRIVATE: 'private',
     S3_FORCE_PATH_STYLE: 'true',
+    ...(mode === 'rgw' && Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('S3_')))),
   },
 });
 if (config.storage.driver !== 's3') throw new Error('bench server expects the s3 driver');

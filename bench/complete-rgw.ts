@@ -3,7 +3,7 @@
  * real HTTP API (head, ranged GET for type sniffing, SQLite state changes, copy, file record, delete,
  * answer) against the bare storage calls any promotion needs (HEAD + CopyObject + DeleteObject) made
  * directly with an S3 client configured exactly like the driver's. The Upfront server runs in its own
- * process (bench/rgw-server.ts); both are measured in alternation, only the complete (respectively
+ * process (bench/bench-server.ts rgw); both are measured in alternation, only the complete (respectively
  * the three calls) is timed, and medians are reported.
  *
  * Needs a running RGW: the S3_* environment of scripts/rgw/start.sh, and RGW_DIR (default
@@ -47,9 +47,9 @@ function setAffinity(pid: number, cpus: string): string {
 }
 
 async function startServer(pin: boolean): Promise<{ url: string; child: ChildProcess }> {
-  const script = fileURLToPath(new URL('./rgw-server.ts', import.meta.url));
+  const script = fileURLToPath(new URL('./bench-server.ts', import.meta.url));
   // Same loader and conditions as this process (tsx, upfront-source when run from source).
-  const [command, ...args] = [...(pin ? ['taskset', '-c', '1'] : []), process.execPath, ...process.execArgv, script];
+  const [command, ...args] = [...(pin ? ['taskset', '-c', '1'] : []), process.execPath, ...process.execArgv, script, 'rgw'];
   const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return { url: chunk.toString().trim(), child };
