@@ -1,6 +1,6 @@
 /**
  * Work that need not delay an answer, such as removing a staged copy once its file is recorded.
- * Each task's failure is logged (what it cleans up is also cleaned up by storage's own expiry), and
+ * Each task's failure is logged, not thrown (what it leaves is a private staging object), and
  * `settled()` waits for all of them: shutdown calls it, and so can a runtime that freezes between
  * requests (e.g. a Lambda adapter, before it returns).
  */

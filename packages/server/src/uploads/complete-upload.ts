@@ -120,8 +120,9 @@ async function stagedObjectMissing(services: Services, upload: UploadRecord): Pr
 
 /**
  * Records the promoted file (one transaction). The staged copy is removed after the answer: the file
- * is in place and recorded by then, and a copy left behind by a crash is removed by the staging
- * bucket's expiry. If recording fails, the promoted copy stays and a retry finds it (stagedObjectMissing).
+ * is in place and recorded by then, and a copy that a crash leaves behind is only a private staging
+ * object (staging expiry, a lifecycle rule and a sweeper, is to remove such leftovers). If recording
+ * fails, the promoted copy stays and a retry finds it (stagedObjectMissing).
  */
 async function record(services: Services, upload: UploadRecord, etag: string | null): Promise<Step> {
   const { storage, store } = services;
