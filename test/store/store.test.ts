@@ -149,6 +149,10 @@ function newUpload(overrides: Partial<NewUpload> = {}): NewUpload {
     filename: `photo ${sequence}.png`,
     contentType: 'image/png',
     size: 1024,
+    multipart: null,
+    contentMd5: null,
+    sha256: null,
+    fingerprint: null,
     expiresAt: new Date(Date.now() + 15 * 60_000),
     ...overrides,
   };
@@ -165,6 +169,7 @@ function fileFor(upload: NewUpload | UploadRecord, overrides: Partial<NewFile> =
     filename: upload.filename,
     contentType: upload.contentType,
     size: upload.size,
+    sha256: null,
     ...overrides,
   };
 }
@@ -232,10 +237,14 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
 
     it('stores an upload and gives back every field exactly', async () => {
       const input = newUpload({
-        strategy: 'post',
+        strategy: 'multipart',
         visibility: 'private',
         filename: 'Ünïcødé 名前 — 🚀 "quoted".png',
         size: 5 * 2 ** 40,
+        multipart: { uploadId: '2~rgw-style.upload_id', partSize: 525 * 2 ** 20, partCount: 9987 },
+        contentMd5: '1B2M2Y8AsgTpgAmY7PhCfg==',
+        sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        fingerprint: 'a.png|5497558138880|1700000000000|abc',
         expiresAt: new Date(Date.UTC(2031, 0, 2, 3, 4, 5, 678)),
       });
       const earliest = Date.now();
@@ -372,6 +381,24 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
         await store.finishUpload(fileFor(upload));
         assert.equal((await store.getUpload(upload.id))?.state, 'ready', state);
       }
+    });
+
+    it('finds an unfinished upload of a user by its fingerprint, newest first, never an ended or expired one', async () => {
+      const userId = `user-${randomUUID()}`;
+      const fingerprint = `fp-${randomUUID()}`;
+      const now = new Date();
+      assert.equal(await store.findResumableUpload(userId, fingerprint, now), undefined);
+      const older = await store.createUpload(newUpload({ userId, fingerprint }));
+      const newer = await store.createUpload(newUpload({ userId, fingerprint }));
+      await database.query('update uploads set created_at = created_at - 1000 where id = ?', [older.id]);
+      assert.equal((await store.findResumableUpload(userId, fingerprint, now))?.id, newer.id);
+      await store.transitionUpload(newer.id, ['pending'], 'aborted');
+      assert.equal((await store.findResumableUpload(userId, fingerprint, now))?.id, older.id);
+      assert.equal(await store.findResumableUpload('someone-else', fingerprint, now), undefined);
+      assert.equal(await store.findResumableUpload(userId, fingerprint, new Date(older.expiresAt.getTime() + 1)), undefined);
+      await store.finishUpload(fileFor(older, { sha256: 'ab'.repeat(32) }));
+      assert.equal(await store.findResumableUpload(userId, fingerprint, now), undefined);
+      assert.equal((await store.getFile(`file-${older.id}`))?.sha256, 'ab'.repeat(32));
     });
 
     it('keeps the promoted ETag with the upload', async () => {

@@ -19,12 +19,104 @@ export interface CreateUploadRequest {
    * The file's exact length in bytes.
    */
   size: number;
+  /**
+   * Base64 MD5 of the whole file. With strategy `put` it is signed into the URL (storage refuses other bytes) and checked again at complete.
+   */
+  md5?: string;
+  /**
+   * Hex SHA-256 of the whole file, kept with the file.
+   */
+  sha256?: string;
+  /**
+   * Identifies the file (e.g. name, size, date and a hash of its first and last bytes): an unfinished upload of yours with the same fingerprint is answered instead of a new one, so it can be resumed.
+   */
+  fingerprint?: string;
+}
+export interface SignPartsRequest {
+  /**
+   * @minItems 1
+   * @maxItems 100
+   */
+  parts: [
+    {
+      /**
+       * 1 to the upload's part count.
+       */
+      partNumber: number;
+      /**
+       * Base64 MD5 of the part: signed into its URL, so storage refuses other bytes.
+       */
+      md5?: string;
+    },
+    ...{
+      /**
+       * 1 to the upload's part count.
+       */
+      partNumber: number;
+      /**
+       * Base64 MD5 of the part: signed into its URL, so storage refuses other bytes.
+       */
+      md5?: string;
+    }[]
+  ];
+}
+export interface CompleteUploadRequest {
+  /**
+   * Multipart: the MD5 of every part as the client computed it; storage's parts must match them.
+   */
+  parts?: {
+    /**
+     * 1 to the upload's part count.
+     */
+    partNumber: number;
+    md5: string;
+  }[];
+  /**
+   * Hex SHA-256 of the whole file, kept with the file.
+   */
+  sha256?: string;
 }
 export interface DevTokenRequest {
   /**
    * Any user name: the dev issuer signs a token for it.
    */
   user: string;
+}
+export interface StoredPart {
+  partNumber: number;
+  /**
+   * Bytes storage holds for this part.
+   */
+  size: number;
+  /**
+   * Storage's ETag of the part: its quoted hex MD5.
+   */
+  etag: string;
+}
+export interface SignedPart {
+  partNumber: number;
+  /**
+   * The exact length this part must have.
+   */
+  size: number;
+  method: 'PUT';
+  /**
+   * The signed URL of this part; storage answers its ETag in a header.
+   */
+  url: string;
+  /**
+   * Send exactly these headers (they are signed).
+   */
+  headers: {
+    [k: string]: string;
+  };
+}
+export interface SignedParts {
+  parts: SignedPart[];
+  /**
+   * When these URLs stop working (sign them again to go on).
+   */
+  expiresAt: string;
 }
 export interface PresignedPut {
   method: 'PUT';
@@ -66,9 +158,9 @@ export interface Upload {
    */
   route: string;
   /**
-   * How the bytes are sent: a presigned PUT (`put`) or a POST policy form (`post`).
+   * How the bytes are sent: a presigned PUT (`put`), a POST policy form (`post`), or parts (`multipart`: sign them with POST /v1/uploads/{id}/parts).
    */
-  strategy: 'put' | 'post';
+  strategy: 'put' | 'post' | 'multipart';
   /**
    * `pending` → `uploaded` → `verified` → `ready`, or `rejected`, `expired`, `aborted`.
    */
@@ -97,6 +189,23 @@ export interface Upload {
    * Why verification rejected it (`rejected` only).
    */
   errorCode: string | null;
+  /**
+   * With strategy `multipart`: how the file is cut into parts.
+   */
+  multipart: {
+    /**
+     * Bytes of every part but the last.
+     */
+    partSize: number;
+    /**
+     * Parts of the file.
+     */
+    partCount: number;
+  } | null;
+  /**
+   * Multipart, unfinished: the parts storage holds (send only the others).
+   */
+  parts?: StoredPart[];
 }
 export interface CreatedUpload {
   /**
@@ -112,9 +221,9 @@ export interface CreatedUpload {
    */
   route: string;
   /**
-   * How the bytes are sent: a presigned PUT (`put`) or a POST policy form (`post`).
+   * How the bytes are sent: a presigned PUT (`put`), a POST policy form (`post`), or parts (`multipart`: sign them with POST /v1/uploads/{id}/parts).
    */
-  strategy: 'put' | 'post';
+  strategy: 'put' | 'post' | 'multipart';
   /**
    * `pending` → `uploaded` → `verified` → `ready`, or `rejected`, `expired`, `aborted`.
    */
@@ -143,6 +252,23 @@ export interface CreatedUpload {
    * Why verification rejected it (`rejected` only).
    */
   errorCode: string | null;
+  /**
+   * With strategy `multipart`: how the file is cut into parts.
+   */
+  multipart: {
+    /**
+     * Bytes of every part but the last.
+     */
+    partSize: number;
+    /**
+     * Parts of the file.
+     */
+    partCount: number;
+  } | null;
+  /**
+   * Multipart, unfinished: the parts storage holds (send only the others).
+   */
+  parts?: StoredPart[];
   put?: PresignedPut1;
   post?: PresignedPost1;
 }
@@ -208,6 +334,10 @@ export interface File {
    */
   visibility: 'public' | 'private';
   /**
+   * Hex SHA-256 the client computed, when it sent one.
+   */
+  sha256: string | null;
+  /**
    * When it was stored.
    */
   createdAt: string;
@@ -244,9 +374,13 @@ export interface Route {
    */
   visibility: 'public' | 'private';
   /**
-   * How the bytes are sent: a presigned PUT (`put`) or a POST policy form (`post`).
+   * `auto`: multipart above `multipartThreshold`, else put.
    */
-  strategy: 'put' | 'post';
+  strategy: 'auto' | 'put' | 'post' | 'multipart';
+  /**
+   * With `auto`: larger files are sent in parts.
+   */
+  multipartThreshold: number;
 }
 export interface RouteList {
   routes: Route[];
@@ -295,6 +429,7 @@ export interface Problem {
     | 'type_not_allowed'
     | 'content_type_mismatch'
     | 'size_mismatch'
+    | 'checksum_mismatch'
     | 'storage_unavailable'
     | 'auth_unavailable'
     | 'internal_error';

@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Strategy, Visibility } from './store/types.ts';
+import type { Visibility } from './store/types.ts';
 import { validateKeyTemplate } from './uploads/key-template.ts';
 import { normaliseContentType } from './uploads/content-types.ts';
 import { s3ConfigFromEnv, type S3DriverConfig } from './storage/s3-config.ts';
@@ -15,10 +15,19 @@ export interface RouteConfig {
   /** e.g. `{user}/{date}-{uuid}.{ext}`; see uploads/key-template.ts. */
   keyTemplate: string;
   visibility: Visibility;
-  /** Lifetime of the signed upload request, seconds. */
+  /** Lifetime of a signed upload request (a PUT, a POST form, one part's URL), seconds. */
   expiresIn: number;
-  strategy: Strategy;
+  /** `auto` (the default): multipart above `multipartThreshold`, else a presigned PUT. */
+  strategy: RouteStrategy;
+  /** Bytes; `auto` sends larger files in parts. */
+  multipartThreshold: number;
+  /** Bytes; the part size multipart uploads start from (raised for files that would need over 10,000 parts). */
+  partSize: number;
+  /** How long a multipart upload may take, seconds: its part URLs can be signed again until then. */
+  multipartExpiresIn: number;
 }
+
+export type RouteStrategy = 'auto' | 'put' | 'post' | 'multipart';
 
 export interface AuthConfig {
   /** Built-in dev issuer: signs a token for any user name. Only for local use. */
@@ -67,6 +76,11 @@ export class ConfigError extends Error {
 }
 
 const MB = 1024 * 1024;
+/** S3's limits: a part is at least 5 MiB (but the last), an upload at most 10,000 parts and 5 TiB. */
+export const MIN_PART_SIZE = 5 * MB;
+export const MAX_PARTS = 10_000;
+export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MB;
+const multipartDefaults = { multipartThreshold: 64 * MB, partSize: 8 * MB, multipartExpiresIn: 24 * 60 * 60 };
 
 const defaultRouteList: Record<string, RouteConfig> = {
   image: {
@@ -77,6 +91,7 @@ const defaultRouteList: Record<string, RouteConfig> = {
     visibility: 'public',
     expiresIn: 600,
     strategy: 'put',
+    ...multipartDefaults,
   },
   document: {
     name: 'document',
@@ -86,6 +101,7 @@ const defaultRouteList: Record<string, RouteConfig> = {
     visibility: 'private',
     expiresIn: 600,
     strategy: 'post',
+    ...multipartDefaults,
   },
 };
 
@@ -150,16 +166,25 @@ function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConf
   if (problem) throw new ConfigError(`${where}: keyTemplate ${JSON.stringify(keyTemplate)}: ${problem}`);
   const visibility = pick('visibility') ?? 'private';
   if (visibility !== 'public' && visibility !== 'private') throw new ConfigError(`${where}: "visibility" is "public" or "private"`);
-  const strategy = pick('strategy') ?? 'put';
-  if (strategy !== 'put' && strategy !== 'post') throw new ConfigError(`${where}: "strategy" is "put" or "post"`);
+  const strategy = pick('strategy') ?? 'auto';
+  if (strategy !== 'auto' && strategy !== 'put' && strategy !== 'post' && strategy !== 'multipart') {
+    throw new ConfigError(`${where}: "strategy" is "auto", "put", "post" or "multipart"`);
+  }
+  const maxSize = parseSize(pick('maxSize'), `${where}: "maxSize"`);
+  if (maxSize > MAX_OBJECT_SIZE) throw new ConfigError(`${where}: "maxSize" is at most 5TB (S3's largest object)`);
+  const partSize = parseSize(pick('partSize') ?? multipartDefaults.partSize, `${where}: "partSize"`);
+  if (partSize < MIN_PART_SIZE || partSize > 5 * 1024 * MB) throw new ConfigError(`${where}: "partSize" is from 5MB to 5GB (S3's part limits)`);
   return {
     name,
     types: normalised,
-    maxSize: parseSize(pick('maxSize'), `${where}: "maxSize"`),
+    maxSize,
     keyTemplate,
     visibility,
     expiresIn: parseSeconds(pick('expiresIn') ?? 600, `${where}: "expiresIn"`),
     strategy,
+    multipartThreshold: parseSize(pick('multipartThreshold') ?? multipartDefaults.multipartThreshold, `${where}: "multipartThreshold"`),
+    partSize,
+    multipartExpiresIn: parseSeconds(pick('multipartExpiresIn') ?? multipartDefaults.multipartExpiresIn, `${where}: "multipartExpiresIn"`),
   };
 }
 
@@ -173,6 +198,9 @@ function routeOverrides(env: Env, name: string): Record<string, unknown> {
     VISIBILITY: 'visibility',
     EXPIRES_IN: 'expiresIn',
     STRATEGY: 'strategy',
+    MULTIPART_THRESHOLD: 'multipartThreshold',
+    PART_SIZE: 'partSize',
+    MULTIPART_EXPIRES_IN: 'multipartExpiresIn',
   };
   const out: Record<string, unknown> = {};
   for (const [suffix, field] of Object.entries(fields)) {

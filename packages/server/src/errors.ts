@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'type_not_allowed',
   'content_type_mismatch',
   'size_mismatch',
+  'checksum_mismatch',
   'storage_unavailable',
   'auth_unavailable',
   'internal_error',

@@ -57,12 +57,13 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
   app.use('/v1/*', cors.middleware);
 
   app.get('/v1/routes', (c) => {
-    const routes = [...services.config.routes.values()].map(({ name, types, maxSize, visibility, strategy }) => ({
+    const routes = [...services.config.routes.values()].map(({ name, types, maxSize, visibility, strategy, multipartThreshold }) => ({
       name,
       types,
       maxSize,
       visibility,
       strategy,
+      multipartThreshold,
     }));
     return c.json({ routes } satisfies RouteListJson);
   });

@@ -21,6 +21,7 @@ export async function fileJson({ storage, config }: Services, file: FileRecord):
     contentType: file.contentType,
     size: file.size,
     visibility: file.visibility,
+    sha256: file.sha256,
     createdAt: file.createdAt.toISOString(),
     url,
   };

@@ -19,8 +19,12 @@ export interface Operation {
   /** Needs a bearer token. */
   auth: boolean;
   body?: ComponentName;
+  /** The body may be left out. */
+  bodyOptional?: boolean;
   query?: typeof ListFilesQuery;
   status: number;
+  /** Other success statuses with the same body, and what they mean. */
+  alsoStatus?: { status: number; description: string };
   /** The success body; none for 204. */
   response?: ComponentName | 'OpenApiDocument';
   errors: ErrorCode[];
@@ -69,32 +73,48 @@ export const operations: Operation[] = [
     method: 'post',
     path: '/v1/uploads',
     operationId: 'createUpload',
-    summary: 'Check a file against a route and get a signed request to send it straight to storage',
+    summary: 'Check a file against a route and get a signed request (or a multipart upload) to send it straight to storage',
     auth: true,
     body: 'CreateUploadRequest',
     status: 201,
+    alsoStatus: { status: 200, description: 'An unfinished multipart upload of the same file (same fingerprint), with the parts storage holds: resume it.' },
     response: 'CreatedUpload',
-    errors: [...JSON_BODY_ERRORS, 'invalid_filename', 'file_too_large', 'type_not_allowed'],
+    errors: [...JSON_BODY_ERRORS, 'invalid_filename', 'file_too_large', 'type_not_allowed', 'storage_unavailable'],
+  },
+  {
+    method: 'post',
+    path: '/v1/uploads/{id}/parts',
+    operationId: 'signParts',
+    summary: 'Signed PUT URLs for parts of a multipart upload (again whenever they expire, while the upload lives)',
+    auth: true,
+    body: 'SignPartsRequest',
+    status: 200,
+    response: 'SignedParts',
+    errors: [...JSON_BODY_ERRORS, 'not_found', 'upload_aborted', 'upload_completed', 'upload_expired'],
   },
   {
     method: 'get',
     path: '/v1/uploads/{id}',
     operationId: 'getUpload',
-    summary: 'An upload and its state',
+    summary: 'An upload and its state (multipart: and the parts storage holds)',
     auth: true,
     status: 200,
     response: 'Upload',
-    errors: ['not_found'],
+    errors: ['not_found', 'storage_unavailable'],
   },
   {
     method: 'post',
     path: '/v1/uploads/{id}/complete',
     operationId: 'completeUpload',
-    summary: 'Verify the stored bytes and promote them: the file (idempotent)',
+    summary: 'Verify the stored bytes (multipart: assemble the parts first) and promote them: the file (idempotent)',
     auth: true,
+    body: 'CompleteUploadRequest',
+    bodyOptional: true,
     status: 200,
     response: 'File',
     errors: [
+      ...JSON_BODY_ERRORS,
+      'checksum_mismatch',
       'not_found',
       'upload_incomplete',
       'upload_aborted',
@@ -188,13 +208,15 @@ function describe(operation: Operation): Record<string, unknown> {
     parameters.push({ name, in: 'query', required: false, description: converted.description, schema: converted });
   }
   const responses: Record<string, unknown> = {};
-  responses[String(operation.status)] =
+  const success = (description: string) =>
     operation.response === undefined
       ? { description: 'Done; no body.' }
       : {
-          description: 'Success.',
+          description,
           content: { 'application/json': { schema: operation.response === 'OpenApiDocument' ? { type: 'object' } : ref(operation.response) } },
         };
+  responses[String(operation.status)] = success('Success.');
+  if (operation.alsoStatus) responses[String(operation.alsoStatus.status)] = success(operation.alsoStatus.description);
   const errors = [...operation.errors, ...(operation.auth ? AUTH_ERRORS : [])];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of errors) byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
@@ -213,7 +235,7 @@ function describe(operation: Operation): Record<string, unknown> {
     ...(operation.auth && { security: [{ bearer: [] }] }),
     ...(parameters.length > 0 && { parameters }),
     ...(operation.body && {
-      requestBody: { required: true, content: { 'application/json': { schema: ref(operation.body) } } },
+      requestBody: { required: !operation.bodyOptional, content: { 'application/json': { schema: ref(operation.body) } } },
     }),
     responses,
   };

@@ -19,6 +19,7 @@ export const ERRORS: Record<ErrorCode, { status: number; title: string }> = {
   type_not_allowed: { status: 415, title: 'File type not allowed' },
   content_type_mismatch: { status: 422, title: 'Content does not match its type' },
   size_mismatch: { status: 422, title: 'Size does not match' },
+  checksum_mismatch: { status: 422, title: 'Checksum does not match' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   auth_unavailable: { status: 503, title: 'Identity provider unavailable' },
   internal_error: { status: 500, title: 'Internal error' },

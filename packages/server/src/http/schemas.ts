@@ -17,8 +17,20 @@ const visibility = v.pipe(
   v.description('`public`: served as is from the public bucket (CDN-ready); `private`: only through short-lived signed downloads.'),
 );
 const strategy = v.pipe(
-  v.picklist(['put', 'post']),
-  v.description('How the bytes are sent: a presigned PUT (`put`) or a POST policy form (`post`).'),
+  v.picklist(['put', 'post', 'multipart']),
+  v.description('How the bytes are sent: a presigned PUT (`put`), a POST policy form (`post`), or parts (`multipart`: sign them with POST /v1/uploads/{id}/parts).'),
+);
+const md5Message = 'Send "md5" as the base64 MD5 of the bytes (24 characters ending in "==").';
+const md5 = v.pipe(v.string(md5Message), v.regex(/^[A-Za-z0-9+/]{22}==$/, md5Message));
+const sha256Message = 'Send "sha256" as the hex SHA-256 of the whole file (64 characters 0-9, a-f).';
+const sha256 = v.pipe(v.string(sha256Message), v.regex(/^[0-9a-f]{64}$/, sha256Message));
+const partNumberMessage = 'Part numbers are whole numbers from 1 to 10000.';
+const partNumber = v.pipe(
+  v.number(partNumberMessage),
+  v.integer(partNumberMessage),
+  v.minValue(1, partNumberMessage),
+  v.maxValue(10_000, partNumberMessage),
+  v.description('1 to the upload\'s part count.'),
 );
 
 // ---- requests -------------------------------------------------------------------------------------
@@ -43,8 +55,50 @@ export const CreateUploadRequest = v.object(
       v.minValue(1, 'Send "size" as the file\'s length in bytes, a whole number of at least 1.'),
       v.description('The file\'s exact length in bytes.'),
     ),
+    md5: v.pipe(
+      v.optional(md5),
+      v.description('Base64 MD5 of the whole file. With strategy `put` it is signed into the URL (storage refuses other bytes) and checked again at complete.'),
+    ),
+    sha256: v.pipe(v.optional(sha256), v.description('Hex SHA-256 of the whole file, kept with the file.')),
+    fingerprint: v.pipe(
+      v.optional(v.pipe(v.string('Send "fingerprint" as a string.'), v.minLength(1, 'Send "fingerprint" as 1 to 200 characters.'), v.maxLength(200, 'Send "fingerprint" as 1 to 200 characters.'))),
+      v.description('Identifies the file (e.g. name, size, date and a hash of its first and last bytes): an unfinished upload of yours with the same fingerprint is answered instead of a new one, so it can be resumed.'),
+    ),
   },
   'Send a JSON object: {"route", "filename", "contentType", "size"}.',
+);
+
+export const SignPartsRequest = v.object(
+  {
+    parts: v.pipe(
+      v.array(
+        v.object(
+          {
+            partNumber,
+            md5: v.pipe(v.optional(md5), v.description('Base64 MD5 of the part: signed into its URL, so storage refuses other bytes.')),
+          },
+          'Each part is {"partNumber", "md5"?}.',
+        ),
+        'Send "parts" as a list of {"partNumber", "md5"?}.',
+      ),
+      v.minLength(1, 'Send between 1 and 100 parts to sign.'),
+      v.maxLength(100, 'Send between 1 and 100 parts to sign.'),
+    ),
+  },
+  'Send a JSON object: {"parts": [{"partNumber", "md5"?}, …]}.',
+);
+
+export const CompleteUploadRequest = v.object(
+  {
+    parts: v.pipe(
+      v.optional(
+        v.array(v.object({ partNumber, md5 }, 'Each part is {"partNumber", "md5"}.'), 'Send "parts" as a list of {"partNumber", "md5"}.'),
+      ),
+      v.description('Multipart: the MD5 of every part as the client computed it; storage\'s parts must match them.'),
+    ),
+    sha256: v.pipe(v.optional(sha256), v.description('Hex SHA-256 of the whole file, kept with the file.')),
+  },
+  'Send a JSON object: {"parts"?, "sha256"?} (or no body).',
 );
 
 export const DevTokenRequest = v.object(
@@ -88,6 +142,25 @@ export const PresignedPut = v.object({
   headers: v.pipe(v.record(v.string(), v.string()), v.description('Send exactly these headers (they are signed).')),
 });
 
+export const StoredPart = v.object({
+  partNumber: v.number(),
+  size: bytes('Bytes storage holds for this part.'),
+  etag: text('Storage\'s ETag of the part: its quoted hex MD5.'),
+});
+
+export const SignedPart = v.object({
+  partNumber: v.number(),
+  size: bytes('The exact length this part must have.'),
+  method: v.literal('PUT'),
+  url: text('The signed URL of this part; storage answers its ETag in a header.'),
+  headers: v.pipe(v.record(v.string(), v.string()), v.description('Send exactly these headers (they are signed).')),
+});
+
+export const SignedParts = v.object({
+  parts: v.array(SignedPart),
+  expiresAt: timestamp('When these URLs stop working (sign them again to go on).'),
+});
+
 export const PresignedPost = v.object({
   method: v.literal('POST'),
   url: text('The bucket URL to POST the form to.'),
@@ -109,6 +182,19 @@ const uploadEntries = {
   expiresAt: timestamp('When the signed request stops working.'),
   fileId: v.pipe(v.nullable(v.string()), v.description('The file, once the upload is `ready`.')),
   errorCode: v.pipe(v.nullable(v.string()), v.description('Why verification rejected it (`rejected` only).')),
+  multipart: v.pipe(
+    v.nullable(
+      v.object({
+        partSize: bytes('Bytes of every part but the last.'),
+        partCount: v.pipe(v.number(), v.integer(), v.description('Parts of the file.')),
+      }),
+    ),
+    v.description('With strategy `multipart`: how the file is cut into parts.'),
+  ),
+  parts: v.pipe(
+    v.optional(v.array(StoredPart)),
+    v.description('Multipart, unfinished: the parts storage holds (send only the others).'),
+  ),
 };
 
 export const Upload = v.object(uploadEntries);
@@ -127,6 +213,7 @@ export const File = v.object({
   contentType: text('The type detected from its bytes.'),
   size: bytes('Length in bytes.'),
   visibility,
+  sha256: v.pipe(v.nullable(v.string()), v.description('Hex SHA-256 the client computed, when it sent one.')),
   createdAt: timestamp('When it was stored.'),
   url: text('The public URL, or for private files a short-lived signed download (Content-Disposition: attachment).'),
 });
@@ -141,7 +228,11 @@ export const Route = v.object({
   types: v.pipe(v.array(v.string()), v.description('Allowed MIME types.')),
   maxSize: bytes('Largest file accepted, bytes.'),
   visibility,
-  strategy,
+  strategy: v.pipe(
+    v.picklist(['auto', 'put', 'post', 'multipart']),
+    v.description('`auto`: multipart above `multipartThreshold`, else put.'),
+  ),
+  multipartThreshold: bytes('With `auto`: larger files are sent in parts.'),
 });
 
 export const RouteList = v.object({ routes: v.array(Route) });
@@ -164,7 +255,12 @@ export const Problem = v.object({
 /** Every named schema, as it appears in the OpenAPI document's components. */
 export const components = {
   CreateUploadRequest,
+  SignPartsRequest,
+  CompleteUploadRequest,
   DevTokenRequest,
+  StoredPart,
+  SignedPart,
+  SignedParts,
   PresignedPut,
   PresignedPost,
   Upload,
@@ -184,4 +280,5 @@ export type FileJson = v.InferOutput<typeof File>;
 export type FileListJson = v.InferOutput<typeof FileList>;
 export type RouteListJson = v.InferOutput<typeof RouteList>;
 export type DevTokenJson = v.InferOutput<typeof DevToken>;
+export type SignedPartsJson = v.InferOutput<typeof SignedParts>;
 export type HealthJson = v.InferOutput<typeof Health>;

@@ -8,6 +8,15 @@ export class ObjectChangedError extends Error {
 }
 
 /**
+ * completeMultipart was named a part storage does not hold (missing, or another ETag), or parts that
+ * S3's rules refuse (a part before the last under 5 MiB): storage assembled nothing.
+ */
+export class InvalidPartsError extends Error {
+  override readonly name = 'InvalidPartsError';
+  readonly code = 'invalid_parts';
+}
+
+/**
  * The object a read or copy names does not exist (any more): e.g. a concurrent complete promoted and
  * deleted the staged copy, or an abort deleted it. Callers re-read the upload's state to learn why.
  */

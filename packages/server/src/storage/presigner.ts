@@ -3,7 +3,7 @@
  * three buckets — shared by the s3 driver and the disk driver (whose endpoint verifies real SigV4).
  */
 import { bucketUrl, objectUrl, presignPost, presignUrl, uriEncode, type Credentials } from './sigv4.ts';
-import type { Bucket, PresignedPost, PresignedPut, PresignGetInput, PresignPostInput, PresignPutInput } from './types.ts';
+import type { Bucket, PresignedPost, PresignedPut, PresignGetInput, PresignPartInput, PresignPostInput, PresignPutInput } from './types.ts';
 
 export interface PresignTarget {
   endpoint: string;
@@ -17,23 +17,20 @@ export interface Presigner {
   presignPut(input: PresignPutInput): PresignedPut;
   presignPost(input: PresignPostInput): PresignedPost;
   presignGet(bucket: Bucket, key: string, input: PresignGetInput): string;
+  presignPart(input: PresignPartInput): PresignedPut;
 }
 
 export function createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName }: PresignTarget): Presigner {
   const staging = bucketName('staging');
   return {
-    presignPut({ key, contentType, contentLength, expiresIn }) {
-      const url = presignUrl({
-        method: 'PUT',
-        url: objectUrl(endpoint, staging, key, forcePathStyle),
-        expiresIn,
-        // Content-Length is signed too, so storage refuses any other length. The browser sets it itself
-        // (scripts may not), which is why it is not among the headers returned to the client.
-        headers: { 'content-type': contentType, 'content-length': String(contentLength) },
-        credentials,
-        region,
-      });
-      return { method: 'PUT', url, headers: { 'Content-Type': contentType } };
+    presignPut({ key, contentType, contentLength, contentMd5, expiresIn }) {
+      // Content-Length is signed too, so storage refuses any other length. The browser sets it itself
+      // (scripts may not), which is why it is not among the headers returned to the client.
+      const headers: Record<string, string> = { 'content-type': contentType, 'content-length': String(contentLength) };
+      const sent: Record<string, string> = { 'Content-Type': contentType };
+      if (contentMd5 !== undefined) headers['content-md5'] = sent['Content-MD5'] = contentMd5;
+      const url = presignUrl({ method: 'PUT', url: objectUrl(endpoint, staging, key, forcePathStyle), expiresIn, headers, credentials, region });
+      return { method: 'PUT', url, headers: sent };
     },
 
     presignPost({ key, contentType, maxSize, expiresIn }) {
@@ -48,6 +45,17 @@ export function createPresigner({ endpoint, forcePathStyle, credentials, region,
         region,
       });
       return { method: 'POST', url, fields };
+    },
+
+    presignPart({ key, uploadId, partNumber, contentLength, contentMd5, expiresIn }) {
+      // Query values encoded by hand: RGW's upload ids hold `~`, which SigV4 keeps as is (URLSearchParams would not).
+      const url = `${objectUrl(endpoint, staging, key, forcePathStyle)}?partNumber=${partNumber}&uploadId=${uriEncode(uploadId)}`;
+      const headers: Record<string, string> = { 'content-length': String(contentLength) };
+      if (contentMd5 !== undefined) headers['content-md5'] = contentMd5;
+      const signed = presignUrl({ method: 'PUT', url, expiresIn, headers, credentials, region });
+      // Content-Length is set by the sender itself; Content-MD5 must be sent as signed.
+      const sent: Record<string, string> = contentMd5 !== undefined ? { 'Content-MD5': contentMd5 } : {};
+      return { method: 'PUT', url: signed, headers: sent };
     },
 
     presignGet(bucket, key, { expiresIn, contentDisposition }) {

@@ -8,7 +8,8 @@
  *
  * Presigning is pure and, with Upfront's own signer, synchronous (the hot path of create-upload);
  * it may return a promise so a driver can use an async signer (the benchmark's AWS SDK reference).
- * Everything that talks to the backend is async. Multipart (create/presignPart/list/complete) will be added beside these.
+ * Everything that talks to the backend is async. Large files go to staging as multipart uploads: created and
+ * assembled by the API, their parts PUT by clients with presigned part URLs, exactly as S3 does it.
  */
 export type Bucket = 'staging' | 'public' | 'private';
 
@@ -31,6 +32,8 @@ export interface PresignPutInput {
   contentType: string;
   /** Exact byte length; storage refuses any other length. */
   contentLength: number;
+  /** Base64 MD5 of the bytes: when given it is signed (Content-MD5) and storage refuses other bytes. */
+  contentMd5?: string;
   expiresIn: number;
 }
 
@@ -61,6 +64,32 @@ export interface CopyOptions {
   contentDisposition?: string;
   /** Copy only if the source's ETag is this one; else throw ObjectChangedError and write nothing. */
   ifMatch?: string;
+  /**
+   * The source's size, when the caller knows it: a driver whose single copy is limited (S3: 5 GiB)
+   * copies larger objects part by part (UploadPartCopy).
+   */
+  size?: number;
+}
+
+export interface PresignPartInput {
+  key: string;
+  /** Storage's id of the multipart upload (createMultipart). */
+  uploadId: string;
+  /** 1 to 10,000. */
+  partNumber: number;
+  /** Exact byte length of this part; storage refuses any other length. */
+  contentLength: number;
+  /** Base64 MD5 of the part's bytes: when given it is signed (Content-MD5) and storage refuses other bytes. */
+  contentMd5?: string;
+  expiresIn: number;
+}
+
+/** A part that storage holds. */
+export interface StoredPart {
+  partNumber: number;
+  size: number;
+  /** Quoted hex MD5 of the part's bytes, as S3 gives it. */
+  etag: string;
 }
 
 /** An object's head and its first bytes, read together: the ETag is that of these very bytes. */
@@ -95,4 +124,19 @@ export interface StorageDriver {
   copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void>;
   /** Delete; a missing object is not an error. */
   delete(bucket: Bucket, key: string): Promise<void>;
+
+  /** Starts a multipart upload of `key` into the staging bucket; returns storage's upload id. */
+  createMultipart(key: string, contentType: string): Promise<string>;
+  /** A signed PUT of one part: binds the key, upload id, part number, exact length and, if given, the MD5. */
+  presignPart(input: PresignPartInput): PresignedPut | Promise<PresignedPut>;
+  /** The parts storage holds, by part number; null when there is no such multipart upload (completed or aborted). */
+  listParts(key: string, uploadId: string): Promise<StoredPart[] | null>;
+  /**
+   * Assembles the listed parts, in order, into the staged object `key` (its ETag: the MD5 of the parts'
+   * MD5s, then `-N`). Throws InvalidPartsError when a part is missing or is not the one named, and
+   * ObjectMissingError when there is no such multipart upload.
+   */
+  completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;
+  /** Aborts the multipart upload and drops its parts; an unknown upload is not an error. */
+  abortMultipart(key: string, uploadId: string): Promise<void>;
 }

@@ -19,7 +19,7 @@ import type {
 
 const defaultListLimit = 50;
 const maxListLimit = 200;
-/** Rows per batched INSERT: 15 parameters each stays far below SQLite's and PostgreSQL's limits. */
+/** Rows per batched INSERT: 22 parameters each stays far below SQLite's (32,766) and PostgreSQL's limits. */
 const maxInsertBatch = 64;
 
 export interface KyselyStoreOptions {
@@ -61,6 +61,12 @@ export class KyselyStore implements MetadataStore {
       error_code: null,
       file_id: null,
       etag: null,
+      multipart_id: upload.multipart?.uploadId ?? null,
+      part_size: upload.multipart ? byteCount(upload.multipart.partSize) : null,
+      part_count: upload.multipart?.partCount ?? null,
+      content_md5: upload.contentMd5,
+      sha256: upload.sha256,
+      fingerprint: upload.fingerprint,
       created_at: now,
       updated_at: now,
       expires_at: epochMillis(upload.expiresAt, 'expiresAt'),
@@ -169,6 +175,7 @@ export class KyselyStore implements MetadataStore {
           filename: file.filename,
           content_type: file.contentType,
           size: byteCount(file.size),
+          sha256: file.sha256,
           created_at: now,
         })
         .returningAll()
@@ -233,6 +240,20 @@ export class KyselyStore implements MetadataStore {
     });
   }
 
+  async findResumableUpload(userId: string, fingerprint: string, now: Date): Promise<UploadRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('uploads')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('fingerprint', '=', fingerprint)
+      .where('state', 'in', ['pending', 'uploaded', 'verified'])
+      .where('expires_at', '>', epochMillis(now, 'now'))
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && toUploadRecord(row);
+  }
+
   close(): Promise<void> {
     return this.#db.destroy();
   }
@@ -277,6 +298,13 @@ function toUploadRecord(row: Selectable<UploadsTable>): UploadRecord {
     state: row.state,
     errorCode: row.error_code,
     etag: row.etag,
+    multipart:
+      row.multipart_id === null
+        ? null
+        : { uploadId: row.multipart_id, partSize: integer(row.part_size ?? 0), partCount: row.part_count ?? 0 },
+    contentMd5: row.content_md5,
+    sha256: row.sha256,
+    fingerprint: row.fingerprint,
     fileId: row.file_id,
     createdAt: new Date(integer(row.created_at)),
     updatedAt: new Date(integer(row.updated_at)),
@@ -295,6 +323,7 @@ function toFileRecord(row: Selectable<FilesTable>): FileRecord {
     filename: row.filename,
     contentType: row.content_type,
     size: integer(row.size),
+    sha256: row.sha256,
     createdAt: new Date(integer(row.created_at)),
   };
 }

@@ -28,6 +28,12 @@ export interface UploadsTable {
   error_code: string | null;
   file_id: string | null;
   etag: string | null;
+  multipart_id: string | null;
+  part_size: Int8 | null;
+  part_count: number | null;
+  content_md5: string | null;
+  sha256: string | null;
+  fingerprint: string | null;
   created_at: Int8;
   updated_at: Int8;
   expires_at: Int8;
@@ -43,6 +49,7 @@ export interface FilesTable {
   filename: string;
   content_type: string;
   size: Int8;
+  sha256: string | null;
   created_at: Int8;
 }
 
@@ -116,6 +123,26 @@ const migrations: Migration[] = [
     name: 'verified etag of uploads',
     async up(db) {
       await db.schema.alterTable('uploads').addColumn('etag', 'text').execute();
+    },
+  },
+  {
+    version: 3,
+    name: 'multipart uploads, checksums, fingerprints',
+    async up(db) {
+      // One column per statement: SQLite's ALTER TABLE adds one at a time.
+      for (const [name, type] of [
+        ['multipart_id', 'text'],
+        ['part_size', 'bigint'],
+        ['part_count', 'integer'],
+        ['content_md5', 'text'],
+        ['sha256', 'text'],
+        ['fingerprint', 'text'],
+      ] as const) {
+        await db.schema.alterTable('uploads').addColumn(name, type).execute();
+      }
+      await db.schema.alterTable('files').addColumn('sha256', 'text').execute();
+      // Serves findResumableUpload: one user's uploads of one file.
+      await db.schema.createIndex('uploads_user_id_fingerprint').on('uploads').columns(['user_id', 'fingerprint']).execute();
     },
   },
 ];

@@ -4,7 +4,8 @@
  * two API instances racing on the same upload cannot both win.
  */
 export type UploadState = 'pending' | 'uploaded' | 'verified' | 'ready' | 'rejected' | 'expired' | 'aborted';
-export type Strategy = 'put' | 'post';
+/** How an upload's bytes are sent: one presigned PUT, a POST policy form, or presigned parts. */
+export type Strategy = 'put' | 'post' | 'multipart';
 export type Visibility = 'public' | 'private';
 
 export interface UploadRecord {
@@ -19,6 +20,14 @@ export interface UploadRecord {
   filename: string;
   contentType: string;
   size: number;
+  /** For strategy `multipart`: storage's multipart upload id and how the file is cut into parts. */
+  multipart: MultipartLayout | null;
+  /** Base64 MD5 of the whole file, declared by the client (single PUT: signed, so storage checks it). */
+  contentMd5: string | null;
+  /** Hex SHA-256 of the whole file, declared by the client; kept with the file. */
+  sha256: string | null;
+  /** The client's fingerprint of the file (name, size, date, first and last bytes), to resume an upload. */
+  fingerprint: string | null;
   state: UploadState;
   /** Machine code of the last rejection, e.g. `content_type_mismatch`. */
   errorCode: string | null;
@@ -28,6 +37,13 @@ export interface UploadRecord {
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
+}
+
+export interface MultipartLayout {
+  uploadId: string;
+  /** Bytes of every part but the last. */
+  partSize: number;
+  partCount: number;
 }
 
 export interface FileRecord {
@@ -41,6 +57,8 @@ export interface FileRecord {
   /** Type detected from the bytes. */
   contentType: string;
   size: number;
+  /** Hex SHA-256 the client computed, when it sent one. */
+  sha256: string | null;
   createdAt: Date;
 }
 
@@ -82,5 +100,10 @@ export interface MetadataStore {
   listFiles(userId: string, options?: ListFilesOptions): Promise<FileRecord[]>;
   /** Returns false when there was no such file. */
   deleteFile(id: string): Promise<boolean>;
+  /**
+   * The user's newest upload with this fingerprint that may still become a file (not ended, not
+   * expired), for resuming it; undefined when there is none.
+   */
+  findResumableUpload(userId: string, fingerprint: string, now: Date): Promise<UploadRecord | undefined>;
   close(): Promise<void>;
 }

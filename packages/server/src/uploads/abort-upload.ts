@@ -1,5 +1,6 @@
 import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { discardStaged } from './complete-upload.ts';
 import { ownUpload } from './own-upload.ts';
 
 /**
@@ -9,12 +10,12 @@ import { ownUpload } from './own-upload.ts';
  * case the first one failed half-way.
  */
 export async function abortUpload(services: Services, userId: string, id: string): Promise<void> {
-  const { storage, store } = services;
+  const { store } = services;
   const upload = await ownUpload(services, userId, id);
   const aborted = await store.transitionUpload(upload.id, ['pending', 'uploaded', 'verified'], 'aborted');
   // Lost the compare-and-set: the upload has ended one way or another.
   if (!aborted && (await store.getUpload(upload.id))?.state === 'ready') {
     throw new UpfrontError('upload_completed', 'This upload is complete and can no longer be aborted; delete its file instead (DELETE /v1/files/:id).');
   }
-  await storage.delete('staging', upload.key);
+  await discardStaged(services, upload);
 }

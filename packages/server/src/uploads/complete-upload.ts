@@ -7,6 +7,8 @@ import type { FileRecord, UploadRecord, UploadState } from '../store/types.ts';
 import { isActiveContent } from './content-types.ts';
 import { contentDisposition } from './filename.ts';
 import { ownUpload } from './own-upload.ts';
+import { assembleParts, ChecksumMismatch } from './assemble-parts.ts';
+import { etagOfMd5, multipartEtag } from './checksums.ts';
 import { SNIFF_BYTES, verifyObject, type Rejection } from './verify-object.ts';
 
 const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000, immutable';
@@ -30,9 +32,9 @@ type Step = FileRecord | typeof RETRY;
  * from the state the winner left. A staged object that is gone means the state moved on, or its
  * bytes were promoted (the final bucket holds them), or they never arrived; a crash heals on retry.
  */
-export async function completeUpload(services: Services, userId: string, id: string): Promise<FileRecord> {
+export async function completeUpload(services: Services, userId: string, id: string, declared: Declared = {}): Promise<FileRecord> {
   for (let step = 0; step < MAX_STEPS; step++) {
-    const outcome = await advance(services, await ownUpload(services, userId, id));
+    const outcome = await advance(services, await ownUpload(services, userId, id), declared);
     if (outcome !== RETRY) return outcome;
   }
   throw new UpfrontError(
@@ -41,13 +43,21 @@ export async function completeUpload(services: Services, userId: string, id: str
   );
 }
 
-async function advance(services: Services, upload: UploadRecord): Promise<Step> {
+/** What the client says of the bytes it sent, checked against what storage holds. */
+export interface Declared {
+  /** Multipart: the MD5 of every part. */
+  parts?: { partNumber: number; md5: string }[];
+  /** Hex SHA-256 of the whole file, kept with the file. */
+  sha256?: string;
+}
+
+async function advance(services: Services, upload: UploadRecord, declared: Declared): Promise<Step> {
   switch (upload.state) {
     case 'ready':
       return recordedFile(services, upload);
     case 'rejected':
-      // Repeats the delete in case the one after the rejection failed.
-      await services.storage.delete('staging', upload.key);
+      // Repeats the clean-up in case the one after the rejection failed.
+      await discardStaged(services, upload);
       throw rejectedError(upload);
     case 'aborted':
       throw abortedError();
@@ -56,7 +66,7 @@ async function advance(services: Services, upload: UploadRecord): Promise<Step> 
     case 'pending':
     case 'uploaded':
     case 'verified':
-      return verifyAndPromote(services, upload);
+      return verifyAndPromote(services, upload, declared);
   }
 }
 
@@ -64,18 +74,31 @@ async function advance(services: Services, upload: UploadRecord): Promise<Step> 
  * Reads the staged object's head and first bytes (one request), verifies them, copies exactly that
  * version (bound to its ETag) to the final bucket and records the file.
  */
-async function verifyAndPromote(services: Services, upload: UploadRecord): Promise<Step> {
+async function verifyAndPromote(services: Services, upload: UploadRecord, declared: Declared): Promise<Step> {
   const { storage, store } = services;
+  const declaredMd5s = declared.parts && new Map(declared.parts.map((part) => [part.partNumber, part.md5]));
+  if (upload.multipart && upload.state === 'pending') {
+    let assembly;
+    try {
+      assembly = await assembleParts(services, upload, upload.multipart, declaredMd5s);
+    } catch (error) {
+      if (error instanceof ChecksumMismatch) return reject(services, upload, { code: 'checksum_mismatch', detail: error.message });
+      throw error;
+    }
+    if (assembly === 'retry') return RETRY;
+    if (assembly === 'assembled') await store.transitionUpload(upload.id, ['pending'], 'uploaded');
+  }
   const staged = await storage.readStart('staging', upload.key, SNIFF_BYTES);
   if (!staged) return stagedObjectMissing(services, upload);
 
   const verdict = await verifyObject(upload, staged, services.config.routes.get(upload.route)?.types ?? []);
-  if (!verdict.ok) {
-    const { code, detail } = verdict.rejection;
-    const rejected = await store.transitionUpload(upload.id, UNFINISHED, 'rejected', { errorCode: code });
-    if (!rejected) return RETRY;
-    await storage.delete('staging', upload.key);
-    throw new UpfrontError(code, detail);
+  if (!verdict.ok) return reject(services, upload, verdict.rejection);
+  const expected = expectedEtag(upload, declaredMd5s);
+  if (expected !== undefined && staged.head.etag !== expected) {
+    return reject(services, upload, {
+      code: 'checksum_mismatch',
+      detail: 'Storage holds other bytes than the client computed the MD5 of: they changed on the way. Upload the file again.',
+    });
   }
 
   const bucket = upload.visibility;
@@ -89,6 +112,7 @@ async function verifyAndPromote(services: Services, upload: UploadRecord): Promi
         cacheControl: bucket === 'public' ? PUBLIC_CACHE_CONTROL : PRIVATE_CACHE_CONTROL,
         contentDisposition: contentDisposition(inline ? 'inline' : 'attachment', upload.filename),
         ...(staged.head.etag !== undefined && { ifMatch: staged.head.etag }),
+        size: staged.head.size,
       },
     );
   } catch (error) {
@@ -97,7 +121,35 @@ async function verifyAndPromote(services: Services, upload: UploadRecord): Promi
     if (error instanceof ObjectChangedError || error instanceof ObjectMissingError) return RETRY;
     throw error;
   }
-  return record(services, upload, staged.head.etag ?? null);
+  return record(services, upload, staged.head.etag ?? null, declared.sha256);
+}
+
+/** Verification failed: the upload ends as rejected (once, whoever races) and its staged bytes go. */
+async function reject(services: Services, upload: UploadRecord, { code, detail }: Rejection): Promise<Step> {
+  const rejected = await services.store.transitionUpload(upload.id, UNFINISHED, 'rejected', { errorCode: code });
+  if (!rejected) return RETRY;
+  await discardStaged(services, upload);
+  throw new UpfrontError(code, detail);
+}
+
+/** Removes what an upload left in staging: the object, and a multipart upload's parts. */
+export async function discardStaged(services: Services, upload: UploadRecord): Promise<void> {
+  const { storage } = services;
+  if (upload.multipart) await storage.abortMultipart(upload.key, upload.multipart.uploadId);
+  await storage.delete('staging', upload.key);
+}
+
+/**
+ * The ETag storage must report if it holds what the client hashed: from a single PUT's declared MD5,
+ * or from every part's MD5 for a multipart upload; undefined when the client declared none.
+ */
+function expectedEtag(upload: UploadRecord, declaredMd5s: Map<number, string> | undefined): string | undefined {
+  if (upload.multipart) {
+    if (!declaredMd5s) return undefined;
+    const md5s = Array.from({ length: upload.multipart.partCount }, (_, i) => declaredMd5s.get(i + 1));
+    return md5s.every((md5) => md5 !== undefined) ? multipartEtag(md5s as string[]) : undefined;
+  }
+  return upload.contentMd5 !== null ? etagOfMd5(upload.contentMd5) : undefined;
 }
 
 /**
@@ -110,7 +162,7 @@ async function stagedObjectMissing(services: Services, upload: UploadRecord): Pr
   const now = await store.getUpload(upload.id);
   if (!now || now.state !== upload.state || now.updatedAt.getTime() !== upload.updatedAt.getTime()) return RETRY;
   const promoted = await storage.head(upload.visibility, upload.key);
-  if (promoted && promoted.size === upload.size) return record(services, upload, promoted.etag ?? null);
+  if (promoted && promoted.size === upload.size) return record(services, upload, promoted.etag ?? null, undefined);
   if (Date.now() > upload.expiresAt.getTime()) {
     if (!(await store.transitionUpload(upload.id, UNFINISHED, 'expired'))) return RETRY;
     throw expiredError();
@@ -124,7 +176,7 @@ async function stagedObjectMissing(services: Services, upload: UploadRecord): Pr
  * object (staging expiry, a lifecycle rule and a sweeper, is to remove such leftovers). If recording
  * fails, the promoted copy stays and a retry finds it (stagedObjectMissing).
  */
-async function record(services: Services, upload: UploadRecord, etag: string | null): Promise<Step> {
+async function record(services: Services, upload: UploadRecord, etag: string | null, sha256: string | undefined): Promise<Step> {
   const { storage, store } = services;
   let file: FileRecord;
   try {
@@ -139,6 +191,7 @@ async function record(services: Services, upload: UploadRecord, etag: string | n
         filename: upload.filename,
         contentType: upload.contentType,
         size: upload.size,
+        sha256: sha256 ?? upload.sha256,
       },
       { etag },
     );

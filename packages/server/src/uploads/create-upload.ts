@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { RouteConfig } from '../config.ts';
+import { MAX_PARTS, type RouteConfig } from '../config.ts';
 import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { PresignedPost, PresignedPut } from '../storage/types.ts';
-import type { UploadRecord } from '../store/types.ts';
+import type { NewUpload, Strategy, UploadRecord } from '../store/types.ts';
 import { extensionFor, normaliseContentType } from './content-types.ts';
 import { sanitiseFilename } from './filename.ts';
 import { renderKey } from './key-template.ts';
@@ -15,12 +15,20 @@ export interface NewUploadInput {
   contentType: string;
   /** Bytes, a whole number ≥ 1. */
   size: number;
+  /** Base64 MD5 of the whole file. */
+  md5?: string;
+  /** Hex SHA-256 of the whole file. */
+  sha256?: string;
+  /** The client's fingerprint of the file, to find an unfinished upload of it again. */
+  fingerprint?: string;
 }
 
 export interface CreateUploadResult {
   upload: UploadRecord;
   put?: PresignedPut;
   post?: PresignedPost;
+  /** An unfinished upload of the same file (by fingerprint), answered instead of a new one. */
+  resumed?: boolean;
 }
 
 /** Binary units with one decimal: "10 MB", "1.5 GB", "512 KB", or plain bytes below 1 KB. */
@@ -54,11 +62,14 @@ function findRoute(services: Services, name: string): RouteConfig {
 }
 
 /**
- * Checks the user's declared file against the route's rules and answers with a signed request that
- * lets storage enforce them: exact key and type, and the declared length (PUT) or a length range up to
- * it (POST). Nothing is written to storage here.
+ * Checks the user's declared file against the route's rules and answers with what lets storage
+ * enforce them: a signed PUT (exact key, type, length and, if declared, MD5), a POST policy (a length
+ * range up to the size), or a multipart upload whose parts are signed later, each with its exact
+ * length. An unfinished multipart upload of the same file (same fingerprint) is answered instead of a
+ * new one, so a client can resume after a reload. Nothing is written to storage but the multipart start.
  */
 export async function createUpload(services: Services, userId: string, input: NewUploadInput): Promise<CreateUploadResult> {
+  const { storage, store } = services;
   const route = findRoute(services, input.route);
   const filename = sanitiseFilename(input.filename);
   const contentType = normaliseContentType(input.contentType);
@@ -76,6 +87,14 @@ export async function createUpload(services: Services, userId: string, input: Ne
   }
 
   const now = new Date();
+  if (input.fingerprint !== undefined) {
+    const found = await store.findResumableUpload(userId, input.fingerprint, now);
+    if (found?.multipart && found.route === route.name && found.size === size && found.contentType === contentType) {
+      return { upload: found, resumed: true };
+    }
+  }
+
+  const strategy = chooseStrategy(route, size);
   const id = randomUUID();
   const key = renderKey(route.keyTemplate, {
     user: userId,
@@ -84,20 +103,56 @@ export async function createUpload(services: Services, userId: string, input: Ne
     uuid: id,
     ext: extensionFor(contentType),
   });
-  const upload = await services.store.createUpload({
+  const upload = {
     id,
     userId,
     route: route.name,
-    strategy: route.strategy,
+    strategy,
     key,
     visibility: route.visibility,
     filename,
     contentType,
     size,
+    multipart: null,
+    contentMd5: input.md5 ?? null,
+    sha256: input.sha256 ?? null,
+    fingerprint: input.fingerprint ?? null,
     expiresAt: new Date(now.getTime() + route.expiresIn * 1000),
-  });
+  };
+  if (strategy === 'multipart') return { upload: await createMultipartUpload(services, route, upload, now) };
+
+  const record = await store.createUpload(upload);
   const signed = { key, contentType, expiresIn: route.expiresIn };
-  return route.strategy === 'put'
-    ? { upload, put: await services.storage.presignPut({ ...signed, contentLength: size }) }
-    : { upload, post: await services.storage.presignPost({ ...signed, maxSize: size }) };
+  return strategy === 'put'
+    ? { upload: record, put: await storage.presignPut({ ...signed, contentLength: size, ...(input.md5 !== undefined && { contentMd5: input.md5 }) }) }
+    : { upload: record, post: await storage.presignPost({ ...signed, maxSize: size }) };
+}
+
+/** Starts the multipart upload in storage, then records it; a failed record aborts it again. */
+async function createMultipartUpload(services: Services, route: RouteConfig, upload: NewUpload, now: Date): Promise<UploadRecord> {
+  const { storage, store } = services;
+  const partSize = choosePartSize(upload.size, route.partSize);
+  const uploadId = await storage.createMultipart(upload.key, upload.contentType);
+  try {
+    return await store.createUpload({
+      ...upload,
+      multipart: { uploadId, partSize, partCount: Math.ceil(upload.size / partSize) },
+      // The session lives long enough for a big file; each part URL still expires after route.expiresIn.
+      expiresAt: new Date(now.getTime() + route.multipartExpiresIn * 1000),
+    });
+  } catch (error) {
+    await storage.abortMultipart(upload.key, uploadId).catch(() => undefined);
+    throw error;
+  }
+}
+
+function chooseStrategy(route: RouteConfig, size: number): Strategy {
+  if (route.strategy !== 'auto') return route.strategy;
+  return size > route.multipartThreshold ? 'multipart' : 'put';
+}
+
+/** The route's part size, raised (in whole MiB) where the file would need more than 10,000 parts. */
+export function choosePartSize(size: number, partSize: number): number {
+  const MiB = 1024 * 1024;
+  return Math.max(partSize, Math.ceil(size / MAX_PARTS / MiB) * MiB);
 }

@@ -6,7 +6,7 @@ import type { UploadRecord } from '../store/types.ts';
 export const SNIFF_BYTES = 4100;
 
 export interface Rejection {
-  code: Extract<ErrorCode, 'size_mismatch' | 'content_type_mismatch' | 'type_not_allowed'>;
+  code: Extract<ErrorCode, 'size_mismatch' | 'content_type_mismatch' | 'type_not_allowed' | 'checksum_mismatch'>;
   detail: string;
 }
 

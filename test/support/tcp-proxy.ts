@@ -1,0 +1,70 @@
+/**
+ * A TCP proxy for fault tests: relays connections to a target port and cuts the ones chosen by
+ * `cutAfter` once they have relayed that many bytes from the client (mid-request, mid-part), the way a
+ * flaky network or a dying load balancer does. Requests are not parsed: signed URLs stay valid, since
+ * the client addressed the proxy itself.
+ */
+import { createServer, connect, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export interface TcpProxy {
+  url: string;
+  port: number;
+  /** Connections cut so far. */
+  readonly cuts: number;
+  /** Bytes after which the next connections are cut (undefined: relay everything). */
+  cutAfter: number | undefined;
+  /** At most this many more connections are cut (default: unlimited while cutAfter is set). */
+  cutsLeft: number;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let cuts = 0;
+  const proxy: TcpProxy = {
+    url: '',
+    port: 0,
+    get cuts() {
+      return cuts;
+    },
+    cutAfter: undefined,
+    cutsLeft: Number.POSITIVE_INFINITY,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, targetHost);
+    sockets.add(client).add(upstream);
+    const forget = () => {
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', forget);
+    const limit = proxy.cutAfter !== undefined && proxy.cutsLeft > 0 ? proxy.cutAfter : undefined;
+    let relayed = 0;
+    client.on('data', (chunk: Buffer) => {
+      relayed += chunk.length;
+      if (limit !== undefined && relayed > limit) {
+        cuts++;
+        proxy.cutsLeft--;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on('drain', () => client.resume());
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('end', () => upstream.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.port = (server.address() as AddressInfo).port;
+  proxy.url = `http://127.0.0.1:${proxy.port}`;
+  return proxy;
+}
