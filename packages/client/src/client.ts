@@ -1,18 +1,41 @@
-import { aborted, apiUnreachable, errorFromApi, UpfrontError } from './errors.ts';
-import { sendToStorage } from './transfer.ts';
-import type { CreatedUpload, FilePage, ListFilesOptions, UploadedFile, UploadOptions, UploadRoute } from './types.ts';
+import type { ClientContext } from './context.ts';
+import { aborted, apiUnreachable, errorFromApi } from './errors.ts';
+import { limiter } from './limiter.ts';
+import { retrying } from './retry.ts';
+import type { UploadSource } from './source.ts';
+import type { FilePage, ListFilesOptions, UploadedFile, UploadOptions, UploadRoute, UploadTask } from './types.ts';
+import { startUpload } from './upload.ts';
 
 export interface UpfrontClientOptions {
   /** Base URL of the Upfront API, e.g. "https://uploads.example.com". */
   endpoint: string;
   /** The user's bearer token, or a function asked before every request (so it can refresh). */
   token: string | (() => string | Promise<string>);
+  /** Used for API calls, and for storage requests outside browsers. */
   fetch?: typeof fetch;
+  /** Parts of one file in flight at once (default 4). */
+  partConcurrency?: number;
+  /**
+   * Storage requests in flight across all uploads of this client (default 6: a browser opens at most 6
+   * HTTP/1.1 connections to a host, and a request it holds back would look stalled).
+   */
+  connections?: number;
+  /** Retries of a request that failed in a way that may pass: network error, 5xx, 429 (default 5). */
+  retries?: number;
+  /** Milliseconds; retry n waits a random time up to retryDelay·2ⁿ⁻¹, at most 30 s, or what Retry-After says (default 500). */
+  retryDelay?: number;
+  /** Milliseconds without upload progress after which a storage request is cut and sent again (default 30000). */
+  stallTimeout?: number;
+  /** Where browsers load the hashing worker from (default: hash-worker.js next to the client's module). */
+  workerUrl?: string | URL;
 }
 
 export interface UpfrontClient {
-  /** Creates the upload, sends the bytes straight to storage, completes it and returns the stored file. */
-  upload(file: Blob, options: UploadOptions): Promise<UploadedFile>;
+  /**
+   * Creates the upload, sends the bytes straight to storage (in parts for large files), completes it,
+   * and resolves with the stored file. The task can be paused, resumed and cancelled.
+   */
+  upload(file: UploadSource, options: UploadOptions): UploadTask;
   listFiles(options?: ListFilesOptions): Promise<FilePage>;
   getFile(id: string): Promise<UploadedFile>;
   deleteFile(id: string): Promise<void>;
@@ -24,42 +47,37 @@ export function createClient(options: UpfrontClientOptions): UpfrontClient {
   const endpoint = options.endpoint.replace(/\/+$/, '');
   // Wrapped so a browser's fetch is never called detached from `window` ("Illegal invocation").
   const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const settings = {
+    partConcurrency: options.partConcurrency ?? 4,
+    retries: options.retries ?? 5,
+    retryDelay: options.retryDelay ?? 500,
+    stallTimeout: options.stallTimeout ?? 30_000,
+    workerUrl: options.workerUrl,
+  };
 
-  async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const token = typeof options.token === 'function' ? await options.token() : options.token;
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetchImpl(endpoint + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-      });
-    } catch (error) {
-      throw signal?.aborted ? aborted() : apiUnreachable(error);
-    }
-    if (!response.ok) throw errorFromApi(response.status, await response.text().catch(() => ''));
-    return (response.status === 204 ? undefined : await response.json()) as T;
-  }
+  const api: ClientContext['api'] = (method, path, body, signal) =>
+    retrying(async () => {
+      const token = typeof options.token === 'function' ? await options.token() : options.token;
+      let response: Response;
+      try {
+        response = await fetchImpl(endpoint + path, {
+          method,
+          // Content-Type also where there is no body (JSON.stringify gives undefined): harmless, and shorter.
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal,
+        });
+      } catch (error) {
+        throw signal?.aborted ? aborted() : apiUnreachable(error);
+      }
+      if (!response.ok) throw errorFromApi(response.status, await response.text().catch(() => ''), response.headers.get('retry-after'));
+      return response.status === 204 ? undefined : response.json();
+    }, settings, signal);
+
+  const context: ClientContext = { api, fetch: fetchImpl, acquire: limiter(options.connections ?? 6), settings };
 
   return {
-    async upload(file, { route, filename, contentType, onProgress, signal }) {
-      const name = filename ?? ('name' in file && typeof file.name === 'string' ? file.name : '');
-      if (!name) throw new UpfrontError('invalid_filename', 'Pass `filename` when uploading a Blob that is not a File.');
-      if (signal?.aborted) throw aborted();
-      const created = await api<CreatedUpload>('POST', '/v1/uploads', {
-        route,
-        filename: name,
-        contentType: contentType || file.type || 'application/octet-stream',
-        size: file.size,
-      }, signal);
-      onProgress?.({ loaded: 0, total: file.size });
-      await sendToStorage(created, file, name, { fetch: fetchImpl, onProgress, signal });
-      onProgress?.({ loaded: file.size, total: file.size });
-      return api<UploadedFile>('POST', `/v1/uploads/${encodeURIComponent(created.id)}/complete`, undefined, signal);
-    },
+    upload: (file, uploadOptions) => startUpload(context, file, uploadOptions),
 
     listFiles({ limit, before } = {}) {
       const query = new URLSearchParams();

@@ -9,12 +9,15 @@ export class UpfrontError extends Error {
   /** HTTP status of the failing answer; 0 when there was none (network error, abort). */
   readonly status: number;
   readonly detail: string;
+  /** Milliseconds the answer asked to wait before trying again (its Retry-After), when it said. */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: string, detail: string, status = 0, options?: { cause?: unknown }) {
+  constructor(code: string, detail: string, status = 0, options?: { cause?: unknown; retryAfter?: string | null }) {
     super(detail, options);
     this.code = code;
     this.status = status;
     this.detail = detail;
+    this.retryAfter = parseRetryAfter(options?.retryAfter);
   }
 }
 
@@ -26,40 +29,43 @@ interface Problem {
 
 /** The problem+json body of an error answer, or null when the body is something else. */
 export function parseProblem(text: string): Problem | null {
-  let value: unknown;
+  let value: Record<string, unknown> | null;
   try {
     value = JSON.parse(text);
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
-  const { code, title, detail } = value as Record<string, unknown>;
   const problem: Problem = {};
-  if (typeof code === 'string') problem.code = code;
-  if (typeof title === 'string') problem.title = title;
-  if (typeof detail === 'string') problem.detail = detail;
+  for (const key of ['code', 'title', 'detail'] as const) {
+    const field = value?.[key];
+    if (typeof field === 'string') problem[key] = field;
+  }
   return problem.code || problem.detail || problem.title ? problem : null;
 }
 
 /** Used when an error answer carries no code of its own (a proxy's HTML page, say). */
-function codeForStatus(status: number): string {
-  switch (status) {
-    case 400: return 'invalid_request';
-    case 401: return 'unauthorized';
-    case 403: return 'forbidden';
-    case 404: return 'not_found';
-    case 413: return 'file_too_large';
-    case 429: return 'rate_limited';
-    default: return 'server_error';
-  }
+const STATUS_CODES: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'file_too_large',
+  429: 'rate_limited',
+};
+
+/** Retry-After (seconds, or an HTTP date) in milliseconds from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const ms = /^\s*\d+\s*$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isNaN(ms) ? undefined : Math.max(0, ms);
 }
 
 /** Turns a failed API answer into an UpfrontError. */
-export function errorFromApi(status: number, body: string): UpfrontError {
+export function errorFromApi(status: number, body: string, retryAfter?: string | null): UpfrontError {
   const problem = parseProblem(body);
-  const code = problem?.code ?? codeForStatus(status);
+  const code = problem?.code ?? STATUS_CODES[status] ?? 'server_error';
   const detail = problem?.detail ?? problem?.title ?? `The upload service answered with status ${status}. Try again later.`;
-  return new UpfrontError(code, detail, status);
+  return new UpfrontError(code, detail, status, { retryAfter });
 }
 
 /** S3 error codes (AWS, Ceph RGW, MinIO, R2, the disk driver) → Upfront codes. */
@@ -81,34 +87,32 @@ const STORAGE_CODES: Record<string, string> = {
 };
 
 const STORAGE_DETAILS: Record<string, string> = {
-  file_too_large: 'The file is larger than this upload allows. Choose a smaller file.',
-  size_mismatch: 'Storage received a different number of bytes than announced. Try the upload again.',
-  checksum_mismatch: 'The file was damaged on the way to storage. Try the upload again.',
-  forbidden: 'Storage refused the signed upload request. Start the upload again; if it keeps failing, the server\'s storage settings need checking.',
-  upload_expired: 'The upload link expired before the file was sent. Start the upload again.',
-  rate_limited: 'Storage is busy right now. Wait a moment and try again.',
-  storage_unavailable: 'Storage could not take the file right now. Try again in a moment.',
-  invalid_request: 'Storage rejected the upload request. Start the upload again.',
+  file_too_large: 'The file is too large for this upload. Choose a smaller file.',
+  size_mismatch: 'Storage received other bytes than announced. Try again.',
+  checksum_mismatch: 'The file was damaged on the way to storage. Try again.',
+  forbidden: 'Storage refused the upload. If it keeps failing, its settings need checking.',
+  upload_expired: 'The upload expired before the file was sent. Try again.',
+  rate_limited: 'Storage is busy. Wait a moment and try again.',
+  storage_unavailable: 'Storage could not take the file. Try again in a moment.',
+  invalid_request: 'Storage rejected the upload request. Try again.',
 };
 
 const XML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 function xmlElement(xml: string, name: string): string | undefined {
   const text = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]?.trim();
-  return text?.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, reference: string) => {
-    if (reference[0] !== '#') return XML_ENTITIES[reference] ?? entity;
-    const hex = reference[1] === 'x' || reference[1] === 'X';
-    return String.fromCodePoint(hex ? parseInt(reference.slice(2), 16) : Number(reference.slice(1)));
-  });
+  return text?.replace(/&(#x?)?(\w+);/gi, (entity, number: string | undefined, reference: string) =>
+    number ? String.fromCodePoint(parseInt(reference, number.length > 1 ? 16 : 10)) : (XML_ENTITIES[reference] ?? entity),
+  );
 }
 
 /**
  * Turns storage's error answer (`<Error><Code>…</Code><Message>…</Message></Error>`) into an
  * UpfrontError. Storage's own code and message are kept as the `cause` for developers.
  */
-export function errorFromStorage(status: number, body: string): UpfrontError {
+export function errorFromStorage(status: number, body: string, retryAfter?: string | null): UpfrontError {
   const problem = parseProblem(body);
-  if (problem?.code) return errorFromApi(status, body);
+  if (problem?.code) return errorFromApi(status, body, retryAfter);
   const storageCode = xmlElement(body, 'Code');
   const message = xmlElement(body, 'Message') ?? '';
   // AWS and RGW report an expired signature or policy as AccessDenied with "expired" in the message.
@@ -118,16 +122,16 @@ export function errorFromStorage(status: number, body: string): UpfrontError {
     : (storageCode && STORAGE_CODES[storageCode]) ?? (status >= 500 ? 'storage_unavailable' : status === 403 ? 'forbidden' : 'invalid_request');
   const detail = STORAGE_DETAILS[code] ?? STORAGE_DETAILS.invalid_request!;
   const cause = `storage answered ${status}${storageCode ? ` ${storageCode}` : ''}${message ? `: ${message}` : ''}`;
-  return new UpfrontError(code, detail, status, { cause });
+  return new UpfrontError(code, detail, status, { cause, retryAfter });
 }
 
 export function storageUnreachable(cause?: unknown): UpfrontError {
-  return new UpfrontError(
-    'storage_unavailable',
-    'The file could not be sent to storage. Check your connection and try again; if it keeps failing, ask the site\'s operator to check the storage setup (CORS and signing).',
-    0,
-    { cause },
-  );
+  return new UpfrontError('storage_unavailable', 'Could not reach storage. Check your connection and try again.', 0, { cause });
+}
+
+/** A stream gave another number of bytes than its declared size. */
+export function sizeMismatch(read: number, size: number): UpfrontError {
+  return new UpfrontError('size_mismatch', `The stream held ${read} bytes, not the ${size} declared.`);
 }
 
 export function apiUnreachable(cause?: unknown): UpfrontError {

@@ -1,0 +1,102 @@
+/**
+ * A multipart upload: `partConcurrency` parts in flight, taken in file order. Each part is hashed first
+ * (its MD5 is signed into its URL), skipped when storage already holds it with that MD5 (resume), and
+ * signed in batches a little ahead of sending. A Blob is hashed ahead of the senders (reading it costs
+ * no memory); a stream is read one part per free sender, so only the parts in flight are held.
+ */
+import type { CompleteUploadRequest, SignedParts, StoredPart } from './api-types.ts';
+import type { UploadContext } from './context.ts';
+import type { Hasher } from './hashing.ts';
+import { holds } from './parts.ts';
+import { sendToStorage } from './sending.ts';
+
+export interface Layout {
+  partSize: number;
+  partCount: number;
+}
+
+interface Part {
+  partNumber: number;
+  body: Blob;
+  /** Whether it must be sent: resolves once it is hashed and compared with what storage holds. */
+  due: Promise<boolean>;
+}
+
+export async function sendParts(
+  ctx: UploadContext,
+  { partSize, partCount }: Layout,
+  storedParts: StoredPart[] = [],
+  source: Blob | AsyncIterable<Blob>,
+  hasher: Hasher | undefined,
+): Promise<CompleteUploadRequest | undefined> {
+  const stored = new Map(storedParts.map((part) => [part.partNumber, part]));
+  const md5s: string[] = [];
+  const signer = partSigner(ctx, md5s);
+  let count = 0;
+  // A part is due unless storage holds it already (compared once its MD5 is known); a due part may be signed ahead.
+  const prepare = (body: Blob): Part => {
+    const partNumber = ++count;
+    const md5 = hasher?.part(body);
+    const due = (async () => {
+      const digest = await md5;
+      if (digest) md5s[partNumber - 1] = digest;
+      const due = !holds(stored.get(partNumber), body.size, digest);
+      if (due) signer.offer(partNumber);
+      return due;
+    })();
+    due.catch(() => undefined); // awaited by a sender, unless the upload ends first
+    return { partNumber, body, due };
+  };
+  // A Blob is sliced and hashed ahead of the senders; a stream is read as the senders ask.
+  const parts: Iterator<Part> | AsyncIterator<Part> =
+    source instanceof Blob
+      ? Array.from({ length: partCount }, (_, index) => prepare(source.slice(index * partSize, (index + 1) * partSize))).values()
+      : (async function* () {
+          for await (const body of source) yield prepare(body);
+        })();
+
+  const sender = async () => {
+    for (let next; !(next = await parts.next()).done; ) {
+      const { partNumber, body, due } = next.value;
+      if (await due) await sendToStorage(ctx, partNumber, body, body.size, (again) => signer.sign(partNumber, again), true);
+      else ctx.progress.settled(partNumber, body.size);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: ctx.settings.partConcurrency }, sender));
+  } catch (error) {
+    ctx.control.stop(); // the other senders stop too
+    throw error;
+  }
+  if (!hasher) return undefined;
+  return { parts: md5s.map((md5, index) => ({ partNumber: index + 1, md5 })), sha256: await hasher.finish() };
+}
+
+/**
+ * Signs parts in batches: a part asked for brings along the next parts that are ready (hashed, due),
+ * up to 4 per sender and 100 per call. A part signed again after a failure goes alone.
+ */
+function partSigner(ctx: UploadContext, md5s: string[]) {
+  const batchSize = Math.min(100, 4 * ctx.settings.partConcurrency);
+  const ready = new Set<number>();
+  const ahead = new Map<number, Promise<SignedParts['parts'][number]>>();
+  return {
+    offer: (partNumber: number) => ready.add(partNumber),
+    sign(partNumber: number, again: boolean) {
+      const early = ahead.get(partNumber);
+      ahead.delete(partNumber);
+      ready.delete(partNumber);
+      if (early) return early;
+      const batch = again ? [partNumber] : [partNumber, ...[...ready].slice(0, batchSize - 1)];
+      const answer = ctx.api<SignedParts>('POST', `${ctx.path}/parts`, { parts: batch.map((n) => ({ partNumber: n, md5: md5s[n - 1] })) }, ctx.control.signal);
+      const pick = (n: number) => answer.then(({ parts }) => parts.find((part) => part.partNumber === n)!);
+      for (const n of batch.slice(1)) {
+        ready.delete(n);
+        const signed = pick(n);
+        signed.catch(() => undefined); // taken later, or never if the upload ends first
+        ahead.set(n, signed);
+      }
+      return pick(partNumber);
+    },
+  };
+}
