@@ -25,7 +25,7 @@ export async function buildWeb(): Promise<string> {
     logLevel: 'warning',
   });
   for (const asset of ['index.html', 'styles.css']) await copyFile(resolve(appDir, asset), resolve(distDir, asset));
-  await copyFile(fileURLToPath(import.meta.resolve('@upfront/client/hash-worker.js')), resolve(distDir, 'hash-worker.js'));
+  await copyFile(resolve(appDir, '../../packages/client/dist/hash-worker.js'), resolve(distDir, 'hash-worker.js'));
   return distDir;
 }
 

@@ -2,7 +2,7 @@
  * The demo page: dev sign-in, upload with progress, result, and the user's files.
  * It is served by the Upfront API itself, so the API lives at this page's origin.
  */
-import { createClient, UpfrontError, type UploadedFile, type UploadRoute } from '@upfront/client';
+import { createClient, UpfrontError, type UploadedFile, type UploadRoute, type UploadTask } from '@upfront/client';
 
 const TOKEN_KEY = 'upfront.token';
 const USER_KEY = 'upfront.user';
@@ -31,6 +31,7 @@ const ui = {
   progressRow: element('progress-row'),
   progress: element<HTMLProgressElement>('upload-progress'),
   percent: element('upload-percent'),
+  pauseButton: element<HTMLButtonElement>('pause-button'),
   cancelButton: element<HTMLButtonElement>('cancel-button'),
   status: element('upload-status'),
   message: element('upload-message'),
@@ -50,7 +51,8 @@ const ui = {
 const client = createClient({ endpoint: location.origin, token: () => sessionStorage.getItem(TOKEN_KEY) ?? '' });
 let routes: UploadRoute[] = [];
 let nextPage: string | null = null;
-let currentUpload: AbortController | null = null;
+/** The upload in progress: `stop` ends it here only (it can resume later); the task can pause or cancel it. */
+let currentUpload: { stop: AbortController; task: UploadTask } | null = null;
 
 function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -103,7 +105,7 @@ async function signIn(user: string): Promise<void> {
 }
 
 function signOut(): void {
-  currentUpload?.abort();
+  currentUpload?.stop.abort();
   currentUpload = null;
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
@@ -151,6 +153,7 @@ function showRouteHint(): void {
 
 function resetUploadStatus(): void {
   ui.status.dataset.state = 'idle';
+  delete ui.status.dataset.uploadId;
   ui.message.textContent = '';
   ui.result.hidden = true;
   ui.error.hidden = true;
@@ -161,6 +164,12 @@ function showProgress(loaded: number, total: number): void {
   const percent = total > 0 ? Math.floor((loaded / total) * 100) : 100;
   ui.progress.value = percent;
   ui.percent.textContent = `${percent}%`;
+}
+
+function showPaused(paused: boolean): void {
+  ui.pauseButton.dataset.paused = String(paused);
+  ui.pauseButton.textContent = paused ? 'Resume' : 'Pause';
+  ui.status.dataset.paused = String(paused);
 }
 
 function showUploadError(error: unknown): void {
@@ -186,23 +195,31 @@ function showUploaded(file: UploadedFile): void {
 }
 
 async function uploadFile(file: File): Promise<void> {
-  currentUpload?.abort();
-  const controller = new AbortController();
-  currentUpload = controller;
+  currentUpload?.stop.abort();
+  const stop = new AbortController();
   // Only the latest upload may touch the page; one replaced or cut short by sign-out stays quiet.
-  const isCurrent = () => currentUpload === controller;
+  const isCurrent = () => currentUpload?.stop === stop;
   resetUploadStatus();
   ui.status.dataset.state = 'uploading';
   ui.message.textContent = `Uploading ${file.name}…`;
   showProgress(0, 1);
+  showPaused(false);
   ui.progressRow.hidden = false;
   ui.cancelButton.hidden = false;
+  ui.pauseButton.hidden = false;
+  const task = client.upload(file, {
+    route: ui.routeSelect.value,
+    signal: stop.signal,
+    onProgress: ({ loaded, total }) => {
+      if (!isCurrent()) return;
+      // The server's upload id (the same after a reload when the upload resumes).
+      ui.status.dataset.uploadId = task.id ?? '';
+      showProgress(loaded, total);
+    },
+  });
+  currentUpload = { stop, task };
   try {
-    const uploaded = await client.upload(file, {
-      route: ui.routeSelect.value,
-      signal: controller.signal,
-      onProgress: ({ loaded, total }) => showProgress(loaded, total),
-    });
+    const uploaded = await task;
     if (!isCurrent()) return;
     showUploaded(uploaded);
     await loadFiles();
@@ -212,6 +229,7 @@ async function uploadFile(file: File): Promise<void> {
     if (isCurrent()) {
       currentUpload = null;
       ui.cancelButton.hidden = true;
+      ui.pauseButton.hidden = true;
       ui.fileInput.value = '';
     }
   }
@@ -292,7 +310,13 @@ ui.fileInput.addEventListener('change', () => {
   const file = ui.fileInput.files?.[0];
   if (file) void uploadFile(file);
 });
-ui.cancelButton.addEventListener('click', () => currentUpload?.abort());
+ui.cancelButton.addEventListener('click', () => void currentUpload?.task.cancel().catch(showUploadError));
+ui.pauseButton.addEventListener('click', () => {
+  const paused = ui.pauseButton.dataset.paused !== 'true';
+  if (paused) currentUpload?.task.pause();
+  else currentUpload?.task.resume();
+  showPaused(paused);
+});
 ui.filesMore.addEventListener('click', () => void loadFiles(true));
 
 ui.dropZone.addEventListener('dragover', (event) => {
