@@ -1,90 +1,69 @@
 #!/usr/bin/env node
 /**
- * upfront dev    API + disk storage + SQLite + dev sign-in + the web page, on one port.
- * upfront serve  the API with the configuration from upfront.config.json and the environment.
+ * upfront: one command for running Upfront and for uploading through it. Each command loads only its
+ * own code: `upload` never loads the server.
  */
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '@upfront/server';
-import { serve } from '@upfront/server/node';
-import { staticFiles } from './static-files.ts';
+import { UsageError } from './usage.ts';
 
 const USAGE = `Usage: upfront <command> [options]
 
 Commands:
-  dev     Run everything locally: API, disk storage, SQLite, dev sign-in and the web page
-  serve   Run the API (production config: upfront.config.json + environment)
+  dev      Run everything locally: API, disk storage, SQLite, dev sign-in and the web page
+  serve    Run the API (production config: upfront.config.json + environment)
+  upload   Upload files through an Upfront API: upfront upload <files…> --route <name>
 
-Options:
+Options of dev and serve:
   --port <n>      Port to listen on (default: $PORT or 3000)
   --host <addr>   Address to bind (default: 127.0.0.1 for dev, 0.0.0.0 for serve)
   --public-url    URL browsers reach this server at (default: http://localhost:<port>)
   --unsafe-dev-sign-in
                   serve only: turn the dev issuer on in production, so anyone can sign in as
                   any user. For throwaway demos; warned about at every start.
+
+Options of upload:
+  --route <name>        The server's route to upload under (required)
+  --api <url>           The Upfront API (default: $UPFRONT_API or http://localhost:3000)
+  --token <jwt>         Your bearer token (default: $UPFRONT_TOKEN)
+  --dev-user <name>     Get a token from a dev server's dev sign-in instead
+  --type <mime>         The files' MIME type (default: from each file's extension)
+  --concurrency <n>     Files uploaded at once (default 2)
+  --part-concurrency <n>  Parts of one file sent at once (default 4)
+  --json                Print one JSON document with the results, no progress
+  Ctrl-C pauses; running the same command again resumes where it stopped.
+  Exit codes: 0 all uploaded, 1 some failed, 2 usage error, 130 paused by Ctrl-C.
+
   -h, --help      Show this help
 `;
 
-// The demo web page, copied into the package by the build (scripts/build.sh).
-const webDist = fileURLToPath(new URL('./web/', import.meta.url));
-
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'public-url': { type: 'string' },
-      'unsafe-dev-sign-in': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const command = positionals[0];
-  if (values.help || (command !== 'dev' && command !== 'serve')) {
+  const [command, ...args] = process.argv.slice(2);
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(USAGE);
-    process.exit(values.help ? 0 : 2);
+    process.exit(command === undefined ? 2 : 0);
   }
-  const dev = command === 'dev';
-  const port = Number(values.port ?? process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be a port number (got ${values.port})`);
-  const env = { ...process.env };
-  if (dev) env.CORS_ORIGINS ??= 'http://localhost:*,http://127.0.0.1:*';
-  if (values['unsafe-dev-sign-in']) {
-    if (dev) throw new ConfigError('--unsafe-dev-sign-in is for `upfront serve`; `upfront dev` has dev sign-in already');
-    env.AUTH_DEV_ISSUER = 'true';
-    env.AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION = 'true';
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write(USAGE);
+    process.exit(0);
   }
-  const config = loadConfig({ env, mode: dev ? 'dev' : 'production' });
-
-  const hasWeb = dev && existsSync(webDist);
-  const server = await serve(config, {
-    port,
-    hostname: values.host ?? (dev ? '127.0.0.1' : '0.0.0.0'),
-    // With --port 0 only the server knows its port, and names its URL itself.
-    ...((values['public-url'] ?? port) && { publicUrl: values['public-url'] ?? `http://localhost:${port}` }),
-    ...(hasWeb && { fallback: staticFiles(webDist) }),
-  });
-  const storage = config.storage.driver === 'disk' ? `disk (${config.dataDir})` : `s3 (${config.storage.endpoint})`;
-  console.log(`Upfront ${command} ready: ${server.url}`);
-  console.log(`  storage: ${storage}   database: ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
-  console.log(`  sign-in: ${config.auth.devIssuer ? 'dev issuer (POST /v1/dev/token)' : config.auth.jwksUrl}`);
-  if (dev && !hasWeb) console.log('  web page not included: build the packages with "npm run build"');
-
-  const stop = () => {
-    void server.close().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  if (command === 'dev' || command === 'serve') {
+    const { runServer } = await import('./run-server.ts');
+    return runServer(command, args);
+  }
+  if (command === 'upload') {
+    const { runUpload } = await import('./upload.ts');
+    process.exitCode = await runUpload(args);
+    return;
+  }
+  throw new UsageError(`unknown command "${command}"; run "upfront --help"`);
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(`upfront: configuration error: ${error.message}`);
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`upfront: ${(error as Error).message}`);
     process.exit(2);
   }
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    console.error(`upfront: the port is already in use; pick another with --port or PORT.`);
+    console.error('upfront: the port is already in use; pick another with --port or PORT.');
     process.exit(1);
   }
   console.error(error);
