@@ -23,7 +23,7 @@ const synchronous = mode === 'upfront-normal' ? '?synchronous=normal' : '';
 const dataDir = mkdtempSync(join(tmpdir(), 'upfront-bench-'));
 const config = loadConfig({
   mode: 'dev',
-  file: new URL('../upfront.config.json', import.meta.url).pathname,
+  file: new URL('./upfront.bench.json', import.meta.url).pathname,
   env: {
     UPFRONT_DATA_DIR: dataDir,
     DATABASE_URL: `sqlite:${join(dataDir, 'upfront.db')}${synchronous}`,

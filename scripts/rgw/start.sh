@@ -109,7 +109,7 @@ keyring = /dev/null
 mon data = $RGW_DIR/mon/\$name
 osd data = $RGW_DIR/osd/\$name
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-2147483648}
 # One OSD holds every replica: size 1, few PGs, no autoscaler, CRUSH picks OSDs rather than hosts.
 osd pool default size = 1
 osd pool default min size = 1

@@ -1,8 +1,8 @@
 /**
- * A TCP proxy for fault tests: relays connections to a target port and cuts the ones chosen by
+ * A TCP proxy for fault tests and measurements: relays connections to a target port and cuts the ones chosen by
  * `cutAfter` once they have relayed that many bytes from the client (mid-request, mid-part), the way a
  * flaky network or a dying load balancer does. Requests are not parsed: signed URLs stay valid, since
- * the client addressed the proxy itself.
+ * the client addressed the proxy itself. It also counts the bytes it relays.
  */
 import { createServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,9 @@ export interface TcpProxy {
   port: number;
   /** Connections cut so far. */
   readonly cuts: number;
+  /** Bytes relayed from clients to the target, and back. */
+  readonly bytesUp: number;
+  readonly bytesDown: number;
   /** Bytes after which the next connections are cut (undefined: relay everything). */
   cutAfter: number | undefined;
   /** At most this many more connections are cut (default: unlimited while cutAfter is set). */
@@ -22,11 +25,19 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let cuts = 0;
+  let bytesUp = 0;
+  let bytesDown = 0;
   const proxy: TcpProxy = {
     url: '',
     port: 0,
     get cuts() {
       return cuts;
+    },
+    get bytesUp() {
+      return bytesUp;
+    },
+    get bytesDown() {
+      return bytesDown;
     },
     cutAfter: undefined,
     cutsLeft: Number.POSITIVE_INFINITY,
@@ -55,8 +66,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         upstream.destroy();
         return;
       }
+      bytesUp += chunk.length;
       if (!upstream.write(chunk)) client.pause();
     });
+    upstream.on('data', (chunk: Buffer) => (bytesDown += chunk.length));
     upstream.on('drain', () => client.resume());
     upstream.pipe(client);
     client.on('error', () => upstream.destroy());
