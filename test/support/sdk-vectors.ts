@@ -68,6 +68,36 @@ export function sdkPresignUrl(config: ClientConfig, request: SdkRequest, expires
   }
 }
 
+export interface SdkPartRequest {
+  bucket: string;
+  key: string;
+  partNumber: number;
+  uploadId: string;
+  contentLength: number;
+  contentMD5?: string;
+}
+
+/**
+ * getSignedUrl of UploadPart as Upfront signs a part: Content-Length and Content-MD5 (when given) signed
+ * as headers, and without the SDK's cosmetic `x-id=UploadPart` query parameter (removed before signing,
+ * so the signature is the SDK's own over the same request Upfront signs).
+ */
+export function sdkPresignPart(config: ClientConfig, request: SdkPartRequest, expiresIn: number, signingDate: Date): Promise<string> {
+  const command = new UploadPartCommand({
+    Bucket: request.bucket, Key: request.key, PartNumber: request.partNumber, UploadId: request.uploadId,
+    ContentLength: request.contentLength, ContentMD5: request.contentMD5,
+  });
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const { query } = args.request as { query: Record<string, unknown> };
+      delete query['x-id'];
+      return next(args);
+    },
+    { step: 'build', name: 'dropXId' },
+  );
+  return getSignedUrl(sdkClient(config), command, { expiresIn, signingDate, signableHeaders: new Set(['content-length', 'content-md5']) });
+}
+
 export interface SdkPostRequest {
   bucket: string;
   key: string;

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { objectUrl } from '../../packages/server/src/storage/sigv4.ts';
-import { s3ConfigFromEnv } from '../../packages/server/src/storage/s3-config.ts';
+import { DEFAULT_PART_COPY_THRESHOLD, s3ConfigFromEnv } from '../../packages/server/src/storage/s3-config.ts';
 import { createS3Driver, StorageUnavailableError } from '../../packages/server/src/storage/s3-driver.ts';
 import { ObjectMissingError } from '../../packages/server/src/storage/errors.ts';
 import type { PresignedPost } from '../../packages/server/src/storage/types.ts';
@@ -244,6 +244,11 @@ describe('failures and configuration', () => {
       return true;
     });
     await assert.rejects(down.copy({ bucket: 'staging', key: 'a' }, { bucket: 'public', key: 'b' }, { contentType: 'x/y' }), StorageUnavailableError);
+    await assert.rejects(down.copy({ bucket: 'staging', key: 'a' }, { bucket: 'public', key: 'b' }, { contentType: 'x/y', size: 6 * 1024 ** 3 }), StorageUnavailableError);
+    await assert.rejects(down.createMultipart('a', 'x/y'), StorageUnavailableError);
+    await assert.rejects(down.listParts('a', '2~id'), StorageUnavailableError);
+    await assert.rejects(down.completeMultipart('a', '2~id', [{ partNumber: 1, etag: '"e"' }]), StorageUnavailableError);
+    await assert.rejects(down.abortMultipart('a', '2~id'), StorageUnavailableError);
   });
 
   test('s3ConfigFromEnv names every missing variable', () => {
@@ -252,6 +257,16 @@ describe('failures and configuration', () => {
       /S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_BUCKET_STAGING, S3_BUCKET_PUBLIC, S3_BUCKET_PRIVATE/,
     );
     assert.throws(() => s3ConfigFromEnv({ ...process.env, S3_FORCE_PATH_STYLE: 'yes' }), /S3_FORCE_PATH_STYLE/);
+  });
+
+  test('S3_PART_COPY_THRESHOLD is a size or bytes, and optional (default 5 GiB)', () => {
+    const withThreshold = (value: string | undefined) => s3ConfigFromEnv({ ...process.env, S3_PART_COPY_THRESHOLD: value }).partCopyThreshold;
+    assert.equal(withThreshold('6MB'), 6 * 1024 ** 2);
+    assert.equal(withThreshold('1.5GB'), 1.5 * 1024 ** 3);
+    assert.equal(withThreshold('6291456'), 6291456);
+    assert.equal(withThreshold(undefined), undefined);
+    assert.equal(DEFAULT_PART_COPY_THRESHOLD, 5 * 1024 ** 3);
+    for (const bad of ['lots', '-1', '0', '5 GiB']) assert.throws(() => withThreshold(bad), /S3_PART_COPY_THRESHOLD/, bad);
   });
 
   test('publicUrl uses publicBaseUrl when given, with the key encoded per segment', () => {

@@ -10,7 +10,8 @@ import {
   type Credentials, type PolicyCondition,
 } from '../../packages/server/src/storage/sigv4.ts';
 import { verifyPostPolicy, verifyPresignedRequest } from '../../packages/server/src/storage/sigv4-verify.ts';
-import { sdkPresignPost, sdkPresignUrl, type ClientConfig, type SdkRequest } from '../support/sdk-vectors.ts';
+import { createPresigner } from '../../packages/server/src/storage/presigner.ts';
+import { sdkPresignPart, sdkPresignPost, sdkPresignUrl, type ClientConfig, type SdkRequest } from '../support/sdk-vectors.ts';
 
 const KEY: Credentials = { accessKeyId: 'AKIAUPFRONTTEST', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const TEMP_KEY: Credentials = { accessKeyId: 'ASIAUPFRONTTEMP', secretAccessKey: 'temp/secret+key=', sessionToken: 'FwoGZXIvYXdzE//token+with/slashes==' };
@@ -167,6 +168,41 @@ describe('presignUrl is byte-identical to getSignedUrl', () => {
       break;
     }
   });
+});
+
+describe("the presigner's presignPart is byte-identical to getSignedUrl of UploadPart", () => {
+  const UPLOAD_IDS = [
+    '2~xQf0Vx-3Q_8sLh3h1m1x0Z2mZa.Yk', // RGW: `~` stays unescaped in SigV4
+    'VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA--', // AWS style
+    'a+b/c=d e%~', // every character that needs encoding
+  ];
+  const MD5 = 'rL0Y20zC+Fzt72VPzMSk2A==';
+  const cases = ENDPOINTS.flatMap((endpoint, e) => KEYS.map((key, k) => ({
+    endpoint, key,
+    uploadId: UPLOAD_IDS[(e + k) % UPLOAD_IDS.length]!,
+    partNumber: [1, 2, 37, 10000][k % 4]!,
+    contentMd5: k % 2 === 0 ? MD5 : undefined,
+    credentials: e % 3 === 2 ? TEMP_KEY : KEY,
+  })));
+  test(`covers every endpoint and key, with and without Content-MD5 (${cases.length})`, () => {
+    assert.ok(cases.some((c) => c.contentMd5) && cases.some((c) => !c.contentMd5) && cases.length >= 90);
+  });
+  for (const { endpoint, key, uploadId, partNumber, contentMd5, credentials } of cases) {
+    test(`${endpoint.endpoint} pathStyle=${endpoint.forcePathStyle} key=${JSON.stringify(key)} part ${partNumber} md5=${contentMd5 !== undefined}`, async () => {
+      const config: ClientConfig = { ...endpoint, region: 'default', credentials };
+      const presigner = createPresigner({ ...config, bucketName: (bucket) => `upfront-${bucket}` });
+      const ours = presigner.presignPart({ key, uploadId, partNumber, contentLength: 5242880 + partNumber, contentMd5, expiresIn: 3600 });
+      // presignPart signs at the current second: the SDK signs at that same second.
+      const signedAt = /X-Amz-Date=(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z/.exec(ours.url)!.slice(1);
+      const at = new Date(`${signedAt[0]}-${signedAt[1]}-${signedAt[2]}T${signedAt[3]}:${signedAt[4]}:${signedAt[5]}Z`);
+      const expected = await sdkPresignPart(config, {
+        bucket: 'upfront-staging', key, partNumber, uploadId, contentLength: 5242880 + partNumber, contentMD5: contentMd5,
+      }, 3600, at);
+      assert.equal(ours.url, expected);
+      assert.deepEqual(ours.headers, contentMd5 !== undefined ? { 'Content-MD5': contentMd5 } : {});
+      assert.equal(ours.method, 'PUT');
+    });
+  }
 });
 
 describe('bucketUrl is the SDK POST url', () => {

@@ -17,7 +17,15 @@ export interface S3DriverConfig {
    * awaited, so with it the presign methods return promises (callers must `await` them).
    */
   presigner?: 'upfront' | 'aws-sdk';
+  /**
+   * Bytes; a copy of a larger object (when its size is given) goes part by part (UploadPartCopy), as
+   * one CopyObject copies at most 5 GiB. Default DEFAULT_PART_COPY_THRESHOLD; lowered only in tests.
+   */
+  partCopyThreshold?: number;
 }
+
+/** S3's limit for one CopyObject. */
+export const DEFAULT_PART_COPY_THRESHOLD = 5 * 1024 ** 3;
 
 const REQUIRED_ENV = [
   'S3_ENDPOINT',
@@ -32,7 +40,7 @@ const REQUIRED_ENV = [
 /**
  * Reads S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_BUCKET_STAGING,
  * S3_BUCKET_PUBLIC, S3_BUCKET_PRIVATE (required) and S3_SESSION_TOKEN, S3_FORCE_PATH_STYLE (default
- * false), S3_PUBLIC_BASE_URL (optional).
+ * false), S3_PUBLIC_BASE_URL and S3_PART_COPY_THRESHOLD (optional).
  */
 export function s3ConfigFromEnv(env: Record<string, string | undefined>): S3DriverConfig {
   const missing = REQUIRED_ENV.filter((name) => !env[name]);
@@ -57,5 +65,16 @@ export function s3ConfigFromEnv(env: Record<string, string | undefined>): S3Driv
     forcePathStyle: pathStyle === 'true' || pathStyle === '1',
     buckets: { staging: value('S3_BUCKET_STAGING'), public: value('S3_BUCKET_PUBLIC'), private: value('S3_BUCKET_PRIVATE') },
     ...(env.S3_PUBLIC_BASE_URL && { publicBaseUrl: env.S3_PUBLIC_BASE_URL }),
+    ...(env.S3_PART_COPY_THRESHOLD && { partCopyThreshold: parseBytes(env.S3_PART_COPY_THRESHOLD, 'S3_PART_COPY_THRESHOLD') }),
   };
+}
+
+const UNITS = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 } as const;
+
+/** `5GB`, `512MB` or a number of bytes; binary units, as config.ts's sizes (which imports this file, hence not shared). */
+function parseBytes(value: string, name: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?\s*$/i.exec(value);
+  const bytes = match ? Math.floor(Number(match[1]) * UNITS[(match[2] ?? 'B').toUpperCase() as keyof typeof UNITS]) : Number.NaN;
+  if (!(bytes > 0 && Number.isSafeInteger(bytes))) throw new Error(`${name} must be a size like 5GB or a number of bytes (got ${JSON.stringify(value)})`);
+  return bytes;
 }
