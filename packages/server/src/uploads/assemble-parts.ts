@@ -5,14 +5,15 @@ import type { MultipartLayout, UploadRecord } from '../store/types.ts';
 import { etagOfMd5 } from './checksums.ts';
 import { partLength } from './sign-parts.ts';
 
-export type Assembly = 'assembled' | 'gone' | 'retry';
+export type Assembly = 'assembled' | 'gone' | 'retry' | 'busy';
 
 /**
  * Turns the parts storage holds into the staged object: every part present, each of its exact length
  * and, where the client declared MD5s, each with that MD5 (storage's part ETag); else nothing is
  * assembled and the client is told what is missing or wrong. `gone`: there is no multipart upload
  * (anymore): it was assembled by an earlier call, or aborted (the upload's state says which).
- * `retry`: another request changed the parts meanwhile.
+ * `retry`: another request changed the parts meanwhile. `busy`: storage refused to assemble while
+ * another request is assembling them (RGW answers 500 then): look again in a moment.
  */
 export async function assembleParts(services: Services, upload: UploadRecord, multipart: MultipartLayout, declaredMd5s: Map<number, string> | undefined): Promise<Assembly> {
   const { storage } = services;
@@ -48,6 +49,8 @@ export async function assembleParts(services: Services, upload: UploadRecord, mu
   } catch (error) {
     // A part re-sent between the list and now, or a concurrent complete or abort that got there first.
     if (error instanceof InvalidPartsError || error instanceof ObjectMissingError) return 'retry';
+    // Also what a store that is down answers: the next look (listParts) then fails as it should.
+    if ((error as { code?: unknown }).code === 'storage_unavailable') return 'busy';
     throw error;
   }
   return 'assembled';

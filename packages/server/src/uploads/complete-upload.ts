@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { ObjectChangedError, ObjectMissingError } from '../storage/errors.ts';
@@ -22,7 +23,9 @@ const MAX_STEPS = 6;
 
 /** The step lost a race: read the upload again and continue from its new state. */
 const RETRY = Symbol('retry');
-type Step = FileRecord | typeof RETRY;
+/** Another request is busy with the upload in storage: read it again after a moment. */
+const WAIT = Symbol('wait');
+type Step = FileRecord | typeof RETRY | typeof WAIT;
 
 /**
  * Verifies the staged object and promotes it: staging → public/private bucket → file record, the
@@ -35,7 +38,8 @@ type Step = FileRecord | typeof RETRY;
 export async function completeUpload(services: Services, userId: string, id: string, declared: Declared = {}): Promise<FileRecord> {
   for (let step = 0; step < MAX_STEPS; step++) {
     const outcome = await advance(services, await ownUpload(services, userId, id), declared);
-    if (outcome !== RETRY) return outcome;
+    if (outcome === WAIT) await sleep(50 * 2 ** step);
+    else if (outcome !== RETRY) return outcome;
   }
   throw new UpfrontError(
     'upload_incomplete',
@@ -86,6 +90,7 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
       throw error;
     }
     if (assembly === 'retry') return RETRY;
+    if (assembly === 'busy') return WAIT;
     if (assembly === 'assembled') await store.transitionUpload(upload.id, ['pending'], 'uploaded');
   }
   const staged = await storage.readStart('staging', upload.key, SNIFF_BYTES);
