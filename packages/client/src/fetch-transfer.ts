@@ -12,6 +12,7 @@ export const transfer: Transfer = async ({ method, url, headers, body }, { fetch
   // A stall aborts the request too; unlike the caller's abort, it is retried like a network error.
   const watch = watchdog(stallTimeout, abort);
   signal.addEventListener('abort', abort, { once: true });
+  let settled = false;
   try {
     let init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal: controller.signal };
     // A form (a POST policy upload) goes as it is: no progress, no stall detection.
@@ -21,8 +22,11 @@ export const transfer: Transfer = async ({ method, url, headers, body }, { fetch
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, output) {
             sent += chunk.byteLength;
-            watch.kick();
-            onSent(sent / body.size);
+            // fetch may go on pulling the body after the answer (an early 403) or an abort: that is not progress.
+            if (!settled) {
+              watch.kick();
+              onSent(sent / body.size);
+            }
             output.enqueue(chunk);
           },
         }),
@@ -40,6 +44,7 @@ export const transfer: Transfer = async ({ method, url, headers, body }, { fetch
     }
     if (!response.ok) throw errorFromStorage(response.status, text, response.headers.get('retry-after'));
   } finally {
+    settled = true;
     watch.stop();
     signal.removeEventListener('abort', abort);
   }
