@@ -783,7 +783,7 @@ describe('hostile requests', () => {
       ['header-signed PUT (Authorization)', http1('PUT', `/storage/staging/${key}`, { ...png, Authorization: 'AWS4-HMAC-SHA256 Credential=upfront-disk/20250101/local/s3/aws4_request, SignedHeaders=host, Signature=00' }, 'evil'), 403, 'AccessDenied'],
       ['GET with a bearer token', http1('GET', `/storage/public/${existing}`, { Authorization: 'Bearer x' }), 403, 'AccessDenied'],
       ['create multipart upload', http1('POST', `/storage/staging/${key}?uploads`), 400, 'InvalidRequest'],
-      ['upload part', http1('PUT', `/storage/staging/${key}?partNumber=1&uploadId=abc`, png, 'evil'), 400, 'InvalidRequest'],
+      ['unsigned upload part', http1('PUT', `/storage/staging/${key}?partNumber=1&uploadId=abc`, png, 'evil'), 400, 'AuthorizationQueryParametersError'],
       ['list parts', http1('GET', `/storage/staging/${key}?uploadId=abc`), 400, 'InvalidRequest'],
       ['complete multipart upload', http1('POST', `/storage/staging/${key}?uploadId=abc`, { 'Content-Type': 'application/xml' }, '<CompleteMultipartUpload/>'), 400, 'InvalidRequest'],
       ['abort multipart upload', http1('DELETE', `/storage/staging/${key}?uploadId=abc`), 400, 'InvalidRequest'],

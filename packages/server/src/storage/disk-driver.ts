@@ -17,12 +17,15 @@
  *
  * A copy is a hard link to the same file (immutable, so sharing is safe): constant time at any size.
  * Where the file system cannot link, the bytes are copied.
+ *
+ * Multipart uploads (parts streamed to where they belong, completed without copying) are disk-multipart.ts.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { createMultipartUploads, MAX_PART_NUMBER, type PartExpectation } from './disk-multipart.ts';
 import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { createPresigner } from './presigner.ts';
 import { objectUrl, type Credentials } from './sigv4.ts';
@@ -34,10 +37,12 @@ import type {
   PresignedPost,
   PresignedPut,
   PresignGetInput,
+  PresignPartInput,
   PresignPostInput,
   PresignPutInput,
   ObjectStart,
   StorageDriver,
+  StoredPart,
 } from './types.ts';
 
 export interface DiskDriverConfig {
@@ -49,6 +54,11 @@ export interface DiskDriverConfig {
   secret: string;
   /** SigV4 region; default `local`. */
   region?: string;
+  /**
+   * Bytes every part of a multipart upload but the last must have at least; default 5 MiB, S3's. Lower
+   * only in tests, to keep their parts small.
+   */
+  minPartSize?: number;
 }
 
 /** What the endpoint stores with an object and serves back as headers. */
@@ -108,6 +118,7 @@ export interface DiskDriver extends StorageDriver {
   presignPut(input: PresignPutInput): PresignedPut;
   presignPost(input: PresignPostInput): PresignedPost;
   presignGet(bucket: Bucket, key: string, input: PresignGetInput): string;
+  presignPart(input: PresignPartInput): PresignedPut;
   /** Endpoint URL the driver signs for. */
   readonly baseUrl: string;
   readonly region: string;
@@ -117,6 +128,11 @@ export interface DiskDriver extends StorageDriver {
   writeObject(bucket: Bucket, key: string, body: ByteSource, metadata: ObjectMetadata, limits: WriteLimits): Promise<StoredObject>;
   /** Opens an object for reading, or null if it does not exist. */
   openObject(bucket: Bucket, key: string): Promise<OpenedObject | null>;
+  /**
+   * Streams one part of a multipart upload into place (the endpoint's part PUT), replacing the part
+   * held; or throws PartUploadError, holding no version of that part then.
+   */
+  writePart(key: string, uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, expected: PartExpectation): Promise<StoredPart>;
 }
 
 export const DISK_ACCESS_KEY_ID = 'upfront-disk';
@@ -126,6 +142,7 @@ const MAX_KEY_BYTES = 1024;
 const MAX_SEGMENT_BYTES = 255;
 const READ_CHUNK = 64 * 1024;
 const HASH_CHUNK = 1024 * 1024;
+const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
 // Temp files older than this belong to writes that died with the process.
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
@@ -465,10 +482,20 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       const file = path.join(tmpDir, name);
       const stats = await stat(file).catch(() => undefined);
       // ctime, not mtime: a copy's link keeps the mtime of the (maybe old) file it pins, its ctime is when it was made.
-      if (stats && Date.now() - stats.ctimeMs > STALE_TEMP_MS) await unlinkQuietly(file);
+      // Directories too: a removed multipart upload is renamed here before it is deleted.
+      if (stats && Date.now() - stats.ctimeMs > STALE_TEMP_MS) await rm(file, { recursive: true, force: true }).catch(() => undefined);
     }
   }
   void removeStaleTempFiles().catch(() => undefined);
+
+  const multipart = createMultipartUploads(root, config.minPartSize ?? S3_MIN_PART_SIZE, {
+    tempPath,
+    async placeStaged(file, key, contentType, etag) {
+      const stats = await stat(file, { bigint: true });
+      await placeSidecar(sidecarFor({ contentType }, etag, stats), filePath('meta', 'staging', key));
+      await place(file, filePath('objects', 'staging', key));
+    },
+  });
 
   return {
     kind: 'disk',
@@ -490,6 +517,13 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     presignGet(bucket: Bucket, key: string, input: PresignGetInput): string {
       filePath('objects', bucket, key);
       return presigner.presignGet(bucket, key, input);
+    },
+    presignPart(input: PresignPartInput): PresignedPut {
+      filePath('objects', 'staging', input.key);
+      if (!Number.isInteger(input.partNumber) || input.partNumber < 1 || input.partNumber > MAX_PART_NUMBER) {
+        throw new RangeError(`partNumber must be an integer from 1 to ${MAX_PART_NUMBER}, got ${input.partNumber}`);
+      }
+      return presigner.presignPart(input);
     },
 
     publicUrl(key: string): string {
@@ -543,6 +577,27 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
         // Already gone after the rename, unless the target was this very file (then rename does nothing).
         await unlinkQuietly(pinned);
       }
+    },
+
+    async createMultipart(key: string, contentType: string): Promise<string> {
+      filePath('objects', 'staging', key);
+      return multipart.create(key, contentType);
+    },
+    async writePart(key: string, uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, expected: PartExpectation): Promise<StoredPart> {
+      filePath('objects', 'staging', key);
+      return multipart.writePart(key, uploadId, partNumber, body, expected);
+    },
+    async listParts(key: string, uploadId: string): Promise<StoredPart[] | null> {
+      filePath('objects', 'staging', key);
+      return multipart.list(key, uploadId);
+    },
+    async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+      filePath('objects', 'staging', key);
+      return multipart.complete(key, uploadId, parts);
+    },
+    async abortMultipart(key: string, uploadId: string): Promise<void> {
+      filePath('objects', 'staging', key);
+      return multipart.abort(key, uploadId);
     },
 
     async delete(bucket: Bucket, key: string): Promise<void> {

@@ -2,7 +2,10 @@
  * The disk driver's storage endpoint: a fetch handler that takes the same signed requests as S3 and
  * refuses everything they do not allow, the way Ceph RGW does: presigned PUT (exact key, Content-Length,
  * Content-Type, expiry), POST policy forms (every condition, content-length-range enforced while the
- * file streams in), and GET/HEAD (public bucket anonymous, the others only with a presigned GET).
+ * file streams in), presigned part PUTs of multipart uploads (exact key, upload id, part number,
+ * Content-Length and, when signed, Content-MD5), and GET/HEAD (public bucket anonymous, the others only
+ * with a presigned GET). Multipart uploads are created, listed, completed and aborted by the API through
+ * the driver, so those requests are refused here.
  * Errors are S3's XML with S3's codes and statuses, so clients cannot tell it from a real store.
  *
  * Unlike RGW, error responses carry CORS headers for allowed origins, so a browser can read why.
@@ -16,6 +19,7 @@ import {
   type ObjectMetadata,
   type StoredObject,
 } from './disk-driver.ts';
+import { MAX_PART_NUMBER, MAX_PART_SIZE, PartUploadError } from './disk-multipart.ts';
 import { formBoundary, MultipartFormError, MultipartReader } from './multipart-form.ts';
 import { objectUrl } from './sigv4.ts';
 import { verifyPostPolicy, verifyPresignedRequest } from './sigv4-verify.ts';
@@ -50,6 +54,14 @@ const POST_ERRORS: Record<DiskStorageError['code'], [number, string]> = {
   ...PUT_ERRORS,
   EntityTooSmall: [400, 'EntityTooSmall'],
   EntityTooLarge: [400, 'EntityTooLarge'],
+};
+
+/** What a refused part PUT answers. */
+const PART_ERRORS: Record<PartUploadError['code'], number> = {
+  NoSuchUpload: 404,
+  IncompleteBody: 400,
+  BadDigest: 400,
+  OperationAborted: 409,
 };
 
 const CORS_METHODS = ['GET', 'HEAD', 'PUT', 'POST'];
@@ -122,18 +134,18 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
       throw new S3Error(403, 'AccessDenied', 'This endpoint takes presigned requests only (query-string signatures), not an Authorization header.');
     }
     const query = queryParams(url);
-    if (query.has('uploads') || query.has('uploadId')) {
-      throw new S3Error(400, 'InvalidRequest', 'Multipart uploads are not supported by the disk storage endpoint yet; send the file in one PUT or POST.');
+    const method = request.method;
+    if (query.has('uploads') || (query.has('uploadId') && method !== 'PUT')) {
+      throw new S3Error(400, 'InvalidRequest', 'This endpoint takes the parts of multipart uploads only; they are created, completed and aborted through the Upfront API.');
     }
 
-    const method = request.method;
     if (key === '') {
       if (method === 'POST') return postForm(request, bucket);
       if (method === 'GET' || method === 'HEAD') throw new S3Error(403, 'AccessDenied', 'Listing objects is not allowed.');
       throw methodNotAllowed();
     }
     checkKey(key);
-    if (method === 'PUT') return putObject(request, bucket, key, query);
+    if (method === 'PUT') return query.has('uploadId') || query.has('partNumber') ? putPart(request, bucket, key, query) : putObject(request, bucket, key, query);
     if (method === 'GET' || method === 'HEAD') return getObject(request, bucket, key, query);
     throw methodNotAllowed();
   }
@@ -147,10 +159,7 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
     if (!signed.includes('content-length') || !signed.includes('content-type')) {
       throw new S3Error(403, 'AccessDenied', 'An upload URL must sign Content-Length and Content-Type.');
     }
-    const contentMd5 = request.headers.get('content-md5') ?? undefined;
-    if (contentMd5 !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(contentMd5)) {
-      throw new S3Error(400, 'InvalidDigest', 'The Content-MD5 you specified is not valid.');
-    }
+    const contentMd5 = contentMd5Of(request);
     const metadata = { contentType: request.headers.get('content-type') ?? 'application/octet-stream' };
     const stored = await store(PUT_ERRORS, bucket, key, requestBody(request), metadata, {
       minSize: length,
@@ -158,6 +167,31 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
       ...(contentMd5 !== undefined && { contentMd5 }),
     });
     return new Response(null, { status: 200, headers: { etag: stored.etag ?? '' } });
+  }
+
+  /** UploadPart: the part streams to where it belongs in the upload's object; a re-sent part replaces the one held. */
+  async function putPart(request: Request, bucket: Bucket, key: string, query: Map<string, string>): Promise<Response> {
+    if (bucket !== 'staging') throw new S3Error(403, 'AccessDenied', 'Only the staging bucket accepts uploads.');
+    const length = contentLength(request);
+    verifySignature(request);
+    if (!(query.get('X-Amz-SignedHeaders') ?? '').split(';').includes('content-length')) {
+      throw new S3Error(403, 'AccessDenied', 'A part upload URL must sign Content-Length.');
+    }
+    const partNumber = query.get('partNumber') ?? '';
+    if (!/^\d{1,5}$/.test(partNumber) || +partNumber < 1 || +partNumber > MAX_PART_NUMBER) {
+      throw new S3Error(400, 'InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive.`);
+    }
+    const uploadId = query.get('uploadId');
+    if (!uploadId) throw new S3Error(400, 'InvalidArgument', 'A part upload names its upload with uploadId.');
+    if (length > MAX_PART_SIZE) throw new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum part size of ${MAX_PART_SIZE} bytes.`);
+    const contentMd5 = contentMd5Of(request);
+    try {
+      const part = await driver.writePart(key, uploadId, +partNumber, requestBody(request), { size: length, ...(contentMd5 !== undefined && { contentMd5 }) });
+      return new Response(null, { status: 200, headers: { etag: part.etag } });
+    } catch (error) {
+      if (error instanceof PartUploadError) throw new S3Error(PART_ERRORS[error.code], error.code, error.message);
+      throw error;
+    }
   }
 
   async function postForm(request: Request, bucket: Bucket): Promise<Response> {
@@ -349,6 +383,15 @@ function queryParams(url: URL): Map<string, string> {
     if (!params.has(name)) params.set(name, decodePath(eq < 0 ? '' : part.slice(eq + 1)));
   }
   return params;
+}
+
+/** The request's Content-MD5, if it has one; a malformed one is S3's InvalidDigest. */
+function contentMd5Of(request: Request): string | undefined {
+  const contentMd5 = request.headers.get('content-md5') ?? undefined;
+  if (contentMd5 !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(contentMd5)) {
+    throw new S3Error(400, 'InvalidDigest', 'The Content-MD5 you specified is not valid.');
+  }
+  return contentMd5;
 }
 
 /** The request's declared body length; S3 refuses uploads without one (no chunked uploads). */
