@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient } from '@upfront/client';
-import { startApiProcess, type ApiProcess } from '../support/api-process.ts';
+import { freePort, startApiProcess, type ApiProcess } from '../support/api-process.ts';
 import { startIdp, type Idp } from '../support/idp.ts';
 import { makePng } from '../support/png.ts';
 import { rgwConfig } from '../support/rgw-env.ts';
@@ -49,7 +49,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function startApi(driver: 'disk' | 's3', env: Record<string, string> = {}): Promise<Setup> {
+async function startApi(driver: 'disk' | 's3', env: Record<string, string> = {}, port?: number): Promise<Setup> {
   const dataDir = await mkdtemp(join(dir, `${driver}-`));
   const s3 = driver === 's3' ? Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('S3_'))) : {};
   if (driver === 's3') rgwConfig(); // fails, naming what is missing, when no RGW runs
@@ -60,7 +60,7 @@ async function startApi(driver: 'disk' | 's3', env: Record<string, string> = {})
     UPFRONT_DATA_DIR: dataDir,
     UPFRONT_CONFIG: join(dir, 'upfront.config.json'),
     ...env,
-  });
+  }, port);
   return { api, token: await idp.sign({ sub: `faulty-${driver}` }, { expiresIn: 3600 }), close: () => api.close() };
 }
 
@@ -140,10 +140,9 @@ for (const driver of ['disk', 's3'] as const) {
         setup = await startApi('s3', { S3_ENDPOINT: proxy.url });
       } else {
         // The disk driver's storage is the API's own endpoint: the proxy sits before both.
-        const { freePort } = await import('../support/api-process.ts');
         const port = await freePort();
         proxy = await startTcpProxy(port);
-        setup = await startApi('disk', { PORT: String(port), PUBLIC_URL: proxy.url });
+        setup = await startApi('disk', { PUBLIC_URL: proxy.url }, port);
       }
       try {
         const endpoint = driver === 's3' ? setup.api.url : proxy.url;

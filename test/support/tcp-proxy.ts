@@ -15,7 +15,10 @@ export interface TcpProxy {
   /** Bytes relayed from clients to the target, and back. */
   readonly bytesUp: number;
   readonly bytesDown: number;
-  /** Bytes after which the next connections are cut (undefined: relay everything). */
+  /**
+   * Setting it arms the proxy: every connection, open ones included, is cut once it has relayed this
+   * many more bytes from its client (undefined: relay everything).
+   */
   cutAfter: number | undefined;
   /** At most this many more connections are cut (default: unlimited while cutAfter is set). */
   cutsLeft: number;
@@ -27,6 +30,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let cuts = 0;
   let bytesUp = 0;
   let bytesDown = 0;
+  let cutAfter: number | undefined;
+  /** Bumped whenever cutAfter is set, so open connections count afresh from then. */
+  let armed = 0;
   const proxy: TcpProxy = {
     url: '',
     port: 0,
@@ -39,7 +45,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     get bytesDown() {
       return bytesDown;
     },
-    cutAfter: undefined,
+    get cutAfter() {
+      return cutAfter;
+    },
+    set cutAfter(value) {
+      cutAfter = value;
+      armed++;
+    },
     cutsLeft: Number.POSITIVE_INFINITY,
     close: () =>
       new Promise((resolve) => {
@@ -55,11 +67,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       sockets.delete(upstream);
     };
     client.on('close', forget);
-    const limit = proxy.cutAfter !== undefined && proxy.cutsLeft > 0 ? proxy.cutAfter : undefined;
     let relayed = 0;
+    let counting = armed;
     client.on('data', (chunk: Buffer) => {
+      if (counting !== armed) [relayed, counting] = [0, armed];
       relayed += chunk.length;
-      if (limit !== undefined && relayed > limit) {
+      if (cutAfter !== undefined && proxy.cutsLeft > 0 && relayed > cutAfter) {
         cuts++;
         proxy.cutsLeft--;
         client.resetAndDestroy();
