@@ -5,6 +5,7 @@
  * must be exercised, and no answer may have a status the document does not list for its operation.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +41,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
           image: { types: ['image/png'], maxSize: '64KB', visibility: 'public', strategy: 'put' },
           form: { types: ['image/png'], maxSize: '64KB', visibility: 'private', strategy: 'post' },
           short: { types: ['image/png'], maxSize: '64KB', visibility: 'public', strategy: 'put', expiresIn: 1 },
+          big: { types: ['image/png'], maxSize: '64MB', visibility: 'public', strategy: 'multipart', partSize: '5MB' },
         },
       });
       const res = await fetch(`${server.url}/openapi.json`);
@@ -152,6 +154,24 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       await call('get', '/v1/files/00000000-0000-4000-8000-000000000000');
       await call('delete', `/v1/files/${file.id}`);
       await call('delete', `/v1/files/${file.id}`);
+    });
+
+    it('multipart: create, resume, sign parts, the parts storage holds, complete with checksums, abort', async () => {
+      const size = 11 * 1024 * 1024;
+      const fingerprint = `openapi-${driver}-${Date.now()}`;
+      const upload = (await call('post', '/v1/uploads', { json: { route: 'big', filename: 'big.png', contentType: 'image/png', size, fingerprint } })) as CreatedUpload & { id: string };
+      await call('post', '/v1/uploads', { json: { route: 'big', filename: 'big.png', contentType: 'image/png', size, fingerprint } }); // 200: resumed
+      const md5 = createHash('md5').update(png).digest('base64');
+      const signed = (await call('post', `/v1/uploads/${upload.id}/parts`, { json: { parts: [{ partNumber: 3, md5 }, { partNumber: 1 }] } })) as { parts: { url: string; headers: Record<string, string> }[] };
+      await call('post', `/v1/uploads/${upload.id}/parts`, { json: { parts: [{ partNumber: 4 }] } }); // 400
+      await call('post', `/v1/uploads/${upload.id}/parts`, { json: { parts: [] } }); // 400
+      await call('post', '/v1/uploads/00000000-0000-4000-8000-000000000000/parts', { json: { parts: [{ partNumber: 1 }] } }); // 404
+      assert.equal(signed.parts.length, 2);
+      await call('get', `/v1/uploads/${upload.id}`); // with parts: []
+      await call('post', `/v1/uploads/${upload.id}/complete`, { json: { parts: [{ partNumber: 1, md5 }], sha256: 'ab'.repeat(32) } }); // 409 incomplete
+      await call('post', `/v1/uploads/${upload.id}/complete`, { json: { parts: 'all of them' } }); // 400
+      await call('delete', `/v1/uploads/${upload.id}`);
+      await call('post', `/v1/uploads/${upload.id}/parts`, { json: { parts: [{ partNumber: 1 }] } }); // 409 aborted
     });
 
     it('every documented operation was exercised', () => {
