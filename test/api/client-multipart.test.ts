@@ -120,6 +120,25 @@ async function cutAfter(init: RequestInit, bytes: number): Promise<never> {
   throw new TypeError('fetch failed: other side closed');
 }
 
+/** Waits until `condition()` holds; a broken upload then fails the test instead of hanging it. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Resolves when `signal` aborts; fails after 30 s, so a request nobody cuts fails the test instead of hanging it. */
+function whenAborted(signal: AbortSignal, what: string): Promise<void> {
+  return Promise.race([
+    new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
+    sleep(30_000, undefined, { ref: false }).then(() => {
+      throw new Error(`${what} was never cut`);
+    }),
+  ]);
+}
+
 function assertMonotonic(progress: UploadProgress[], total: number): void {
   const values = progress.map((p) => p.loaded);
   for (let i = 1; i < values.length; i++) assert.ok(values[i]! >= values[i - 1]!, `progress went back: ${values.join(', ')}`);
@@ -257,7 +276,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       });
       const progress: UploadProgress[] = [];
       task = client({ fetch: net.fetch }).upload(await openAsBlob(path, { type: 'image/png' }), { route: 'big', filename: 'paused.png', onProgress: (p) => progress.push(p) });
-      while (pausedAt < 0) await sleep(10);
+      await until(() => pausedAt >= 0, 'the pause');
       await net.idle();
       const sentBeforePause = net.of('part').length;
       await sleep(300);
@@ -293,7 +312,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       const first = traffic(async (call, send) => {
         // Parts 3 and 4 are still on their way when the process dies.
         if (call.kind === 'part' && call.partNumber! > 2) {
-          await new Promise((resolve) => crash.signal.addEventListener('abort', resolve));
+          await whenAborted(crash.signal, `part ${call.partNumber}`);
           throw new DOMException('This operation was aborted', 'AbortError');
         }
         const response = await send();
@@ -316,6 +335,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
     });
 
     it('network errors, a 500, a 429, a body cut mid-way, a stall, a failed create, sign and complete, a lost answer: still byte-identical', async () => {
+      let stalled = '';
       const net = traffic(async (call, send, attempt) => {
         if (attempt === 1) {
           switch (call.kind) {
@@ -341,7 +361,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
           // Takes a first chunk, then stalls until the client gives up on it.
           const reader = (call.init.body as ReadableStream<Uint8Array>).getReader();
           await reader.read();
-          await new Promise((resolve) => call.init.signal!.addEventListener('abort', resolve));
+          stalled = await whenAborted(call.init.signal!, 'the stalled part').then(() => 'cut', () => 'never cut');
           throw new DOMException('This operation was aborted', 'AbortError');
         }
         if (call.kind === 'complete' && attempt === 2) {
@@ -364,6 +384,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         assert.ok(statuses.length >= 2, `part ${n} was retried: ${statuses}`);
       }
       assert.equal(net.of('part').filter((call) => call.partNumber === 4).length, 3, 'part 4: cut, stalled, sent');
+      assert.equal(stalled, 'cut', 'the client cut the stalled request');
       assert.deepEqual(net.of('complete').map((call) => call.status), [0, 0, 200], 'complete retried, idempotent');
       assertMonotonic(progress, png.length);
     });

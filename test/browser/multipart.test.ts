@@ -76,6 +76,15 @@ async function pickGeneratedFile(page: Page): Promise<void> {
   );
 }
 
+/** Waits until `condition()` holds; a broken upload then fails the test instead of hanging it. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 let browser: Browser;
 
 before(async () => {
@@ -180,11 +189,11 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         await pickGeneratedFile(page);
 
         await page.waitForFunction(() => Number(document.getElementById('upload-progress')?.getAttribute('value')) > 0);
-        while (parts.landed.length === 0) await sleep(20);
+        await until(() => parts.landed.length > 0, 'a part to land');
         await page.click('#pause-button');
         await page.waitForFunction(() => document.getElementById('upload-status')?.dataset.paused === 'true');
         // Pausing cut the parts in flight; nothing more is sent until resume.
-        while (parts.started.length > parts.landed.length + parts.failed.length) await sleep(20);
+        await until(() => parts.started.length === parts.landed.length + parts.failed.length, 'the parts in flight to end');
         const startedWhilePaused = parts.started.length;
         await sleep(1000);
         assert.equal(parts.started.length, startedWhilePaused, 'no part is sent while paused');
@@ -216,7 +225,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         const parts = watchParts(page);
         await limitUploadSpeed(context, page, 4 * MiB);
         await pickGeneratedFile(page);
-        while (parts.landed.length === 0) await sleep(20);
+        await until(() => parts.landed.length > 0, 'a part to land');
         const uploadId = await page.$eval('#upload-status', (status) => (status as HTMLElement).dataset.uploadId ?? '');
         assert.match(uploadId, /^[0-9a-f-]{36}$/);
 
