@@ -1,18 +1,82 @@
-/** Hashing in Node (and Bun, Deno) with node:crypto, one part at a time in the order fed. */
+/**
+ * Hashing in Node (and Bun, Deno) with node:crypto. Large parts are hashed in a worker thread, so a big
+ * upload hashes on one core while it sends on another instead of taking turns on the main thread (MD5
+ * alone runs at about 600 MB/s). Parts are read here, because Node 20 cannot read a file-backed Blob
+ * inside a worker, and their bytes are moved to the worker, not copied; at most two parts are held.
+ * Small files are hashed here: starting a worker costs more than hashing them.
+ */
 import { createHash } from 'node:crypto';
-import { aborted } from './errors.ts';
+import * as crypto from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { aborted, UpfrontError } from './errors.ts';
 import { fingerprintOf } from './fingerprint.ts';
 import type { CreateHasher } from './hashing.ts';
 
-type Hash = ReturnType<typeof createHash>;
+/** The first part's size from which an upload is hashed in a worker. */
+const WORKER_FROM = 4 * 1024 * 1024;
 
-async function feed(bytes: Blob, ...hashes: Hash[]): Promise<void> {
-  const reader = bytes.stream().getReader();
-  for (let read; !(read = await reader.read()).done; ) for (const hash of hashes) hash.update(read.value);
+interface Digests {
+  /** The part's base64 MD5; the bytes also go into the running SHA-256. */
+  part(bytes: Uint8Array): string;
+  /** Hex SHA-256 of the parts since the last finish. */
+  finish(): string;
+}
+
+/** The hashing itself, run here or, as source text, in the worker: so it must use nothing but its argument. */
+function digests(node: typeof crypto): Digests {
+  let sha256 = node.createHash('sha256');
+  return {
+    part(bytes) {
+      sha256.update(bytes);
+      return node.createHash('md5').update(bytes).digest('base64');
+    },
+    finish() {
+      const hex = sha256.digest('hex');
+      sha256 = node.createHash('sha256');
+      return hex;
+    },
+  };
+}
+
+interface Engine {
+  part(bytes: Uint8Array): Promise<string>;
+  finish(): Promise<string>;
+  close(): void;
+}
+
+function here(): Engine {
+  const hashing = digests(crypto);
+  return { part: async (bytes) => hashing.part(bytes), finish: async () => hashing.finish(), close: () => undefined };
+}
+
+/** A worker thread answering in the order asked; evaluated from source so bundlers need not find a file. */
+function inWorker(): Engine {
+  const worker = new Worker(
+    `const hashing = (${digests.toString()})(require('node:crypto'));
+     const { parentPort } = require('node:worker_threads');
+     parentPort.on('message', (bytes) => parentPort.postMessage(bytes ? hashing.part(bytes) : hashing.finish()));`,
+    { eval: true },
+  );
+  const waiting: [resolve: (value: string) => void, reject: (error: Error) => void][] = [];
+  worker.on('message', (value: string) => waiting.shift()![0](value));
+  worker.on('error', (error) => {
+    for (const [, reject] of waiting.splice(0)) reject(new UpfrontError('hashing_failed', `The hashing thread failed: ${error.message}`));
+  });
+  const call = (bytes: Uint8Array | null) =>
+    new Promise<string>((resolve, reject) => {
+      waiting.push([resolve, reject]);
+      worker.postMessage(bytes, bytes ? [bytes.buffer as ArrayBuffer] : []);
+    });
+  return {
+    part: (bytes) => call(bytes),
+    finish: () => call(null),
+    close: () => void worker.terminate(),
+  };
 }
 
 export const createHasher: CreateHasher = () => {
-  let sha256 = createHash('sha256');
+  let engine: Engine | undefined;
+  let hashing: Promise<unknown> = Promise.resolve();
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
   // Strictly in turn, so the running SHA-256 sees the file in order; nothing more is read once closed.
@@ -24,27 +88,31 @@ export const createHasher: CreateHasher = () => {
     queue = result.catch(() => undefined);
     return result;
   };
+  const start = (size: number): Engine => {
+    if (size < WORKER_FROM) return here();
+    try {
+      return inWorker();
+    } catch {
+      return here(); // a runtime without worker threads
+    }
+  };
   return {
-    part: (bytes) =>
+    // The turn ends once the part is handed over, so the next part is read while this one is hashed.
+    part: (blob) =>
       inTurn(async () => {
-        const md5 = createHash('md5');
-        await feed(bytes, md5, sha256);
-        return md5.digest('base64');
-      }),
-    finish: () =>
-      inTurn(async () => {
-        const hex = sha256.digest('hex');
-        sha256 = createHash('sha256');
-        return hex;
-      }),
+        const bytes = new Uint8Array(await blob.arrayBuffer());
+        await hashing;
+        engine ??= start(bytes.length);
+        const md5 = engine.part(bytes);
+        hashing = md5.catch(() => undefined);
+        return { md5 };
+      }).then(({ md5 }) => md5),
+    finish: () => inTurn(async () => ({ sha256: (engine ??= here()).finish() })).then(({ sha256 }) => sha256),
     fingerprint: (file, name) =>
-      fingerprintOf(file, name, async (sample) => {
-        const hash = createHash('sha256');
-        await feed(sample, hash);
-        return hash.digest('hex');
-      }),
+      fingerprintOf(file, name, async (sample) => createHash('sha256').update(new Uint8Array(await sample.arrayBuffer())).digest('hex')),
     close: () => {
       closed = true;
+      engine?.close();
     },
   };
 };
