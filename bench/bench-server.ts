@@ -5,7 +5,8 @@
  * what durable commits cost), `aws-sdk` (the reference: the AWS SDK's presigner), or `floor`: the
  * same HTTP stack (Upfront's Node adapter, Hono) answering a canned create-upload reply after parsing
  * the body — what a server doing no work at all would reach. `rgw`: Upfront on the Ceph RGW named by
-the S3_* environment (complete-rgw.ts). Prints its URL.
+ * the S3_* environment (complete-rgw.ts, upload-large.ts); `rgw DIR` also serves DIR's files at /
+ * (upload-browser.ts: its page, from the API's own origin, as the demo page is). Prints its URL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,9 @@ const config = loadConfig({
 });
 if (config.storage.driver !== 's3') throw new Error('bench server expects the s3 driver');
 config.storage.presigner = presigner;
-const server = await serve(config, { port: 0 });
+const webDir = mode === 'rgw' ? process.argv[3] : undefined;
+const fallback = webDir ? (await import('../packages/cli/src/static-files.ts')).staticFiles(webDir) : undefined;
+const server = await serve(config, { port: 0, ...(fallback && { fallback }) });
 process.stdout.write(`${server.url}\n`);
 process.on('SIGTERM', () => {
   void server.close().then(() => {

@@ -9,11 +9,14 @@ import { benchCompleteDisk } from './complete-disk.ts';
 import { benchCompleteRgw } from './complete-rgw.ts';
 import { benchCreateUpload } from './create-upload.ts';
 import { benchSigner } from './signer.ts';
+import { benchBrowserUpload } from './upload-browser.ts';
+import { benchLargeUpload } from './upload-large.ts';
 
 const summary: { measure: string; ratio: string; target: string; met: string }[] = [];
-function ratio(measure: string, value: number, target: string, met: boolean, digits = 2): void {
-  summary.push({ measure, ratio: `${value.toFixed(digits)}x`, target, met: met ? 'yes' : 'NO' });
-  console.log(`  ${measure}: ${value.toFixed(digits)}x   (target ${target})`);
+/** `unit` is '' for a figure that is a ratio of two quantities rather than of two peers (bytes per byte). */
+function ratio(measure: string, value: number, target: string, met: boolean, digits = 2, unit = 'x'): void {
+  summary.push({ measure, ratio: `${value.toFixed(digits)}${unit}`, target, met: met ? 'yes' : 'NO' });
+  console.log(`  ${measure}: ${value.toFixed(digits)}${unit}   (target ${target})`);
 }
 const ms = (value: number) => +value.toFixed(1);
 
@@ -54,6 +57,29 @@ console.log('\nComplete on the disk driver: 1 GiB vs 1 KB');
 const disk = await benchCompleteDisk();
 console.table([{ '1 KB ms': ms(disk.smallMs), '1 GiB ms': ms(disk.largeMs), runs: disk.runs }]);
 ratio('complete on disk: 1 GiB / 1 KB', disk.ratio, '<= 1.5x', disk.ratio <= 1.5);
+
+// The large uploads last: they take most of the time and hundreds of MB of RGW's memory store per run.
+console.log('\nLarge upload into Ceph RGW from Node: @upfront/client (parts with signed MD5s, SHA-256, complete) vs @aws-sdk/lib-storage Upload (defaults, nothing verified)');
+const large = await benchLargeUpload();
+console.table([{
+  GiB: +(large.bytes / 1024 ** 3).toFixed(2),
+  'upfront MB/s': Math.round(large.upfrontMBps),
+  'lib-storage MB/s': Math.round(large.sdkMBps),
+  'API CPU s per GiB': +large.apiCpuSecondsPerGiB.toFixed(2),
+  runs: large.runs,
+}]);
+ratio('large upload from Node: upfront / lib-storage', large.ratio, '>= 1.2x', large.ratio >= 1.2);
+ratio('large upload from Node: bytes through the API per byte uploaded', large.apiBytesPerByte, '<= 0.001', large.apiBytesPerByte <= 0.001, 6, '');
+
+console.log('\nLarge upload into Ceph RGW from headless Chromium: @upfront/client (parts with signed MD5s, SHA-256 in a Web Worker, complete) vs one presigned PUT with fetch');
+const browserUpload = await benchBrowserUpload();
+console.table([{
+  MiB: +(browserUpload.bytes / 1024 ** 2).toFixed(0),
+  'upfront MB/s': Math.round(browserUpload.upfrontMBps),
+  'presigned PUT MB/s': Math.round(browserUpload.putMBps),
+  runs: browserUpload.runs,
+}]);
+ratio('large upload from Chromium: upfront / one presigned PUT', browserUpload.ratio, '(no target yet)', true);
 
 console.log('\nSummary');
 console.table(summary);
