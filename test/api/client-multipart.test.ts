@@ -268,7 +268,8 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       let pausedAt = -1;
       const net = traffic(async (call, send) => {
         const response = await send();
-        if (call.kind === 'part' && response.ok && pausedAt < 0) {
+        // Paused when a part lands while another is still in flight (the one the pause must cut).
+        if (call.kind === 'part' && response.ok && pausedAt < 0 && net.inFlight > 1) {
           task!.pause();
           pausedAt = net.calls.length;
         }

@@ -5,11 +5,11 @@
  * leaves the uploads on the server as they are; running the same command again resumes them (the
  * client finds each unfinished upload by the file's fingerprint and sends only the missing parts).
  */
-import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, UpfrontError, type UploadedFile, type UploadTask } from '@upfront/client';
+import { openFileSource } from './file-source.ts';
 import { createReporter, type Reporter } from './upload-report.ts';
 import { UsageError } from './usage.ts';
 
@@ -99,12 +99,12 @@ async function uploadOne(
   reporter.started(index);
   let task: UploadTask | undefined;
   try {
-    // A Blob over the file: the client reads it slice by slice, never whole.
-    const blob = await openAsBlob(path, { type: contentType });
-    task = client.upload(blob, {
+    const { source, fingerprint } = await openFileSource(path, size, contentType);
+    task = client.upload(source, {
       route,
       filename: basename(path),
       contentType,
+      fingerprint,
       signal,
       onProgress: ({ loaded }) => reporter.progress(index, loaded),
     });

@@ -1,8 +1,10 @@
 /**
  * A multipart upload: `partConcurrency` parts in flight, taken in file order. Each part is hashed first
  * (its MD5 is signed into its URL), skipped when storage already holds it with that MD5 (resume), and
- * signed in batches a little ahead of sending. A Blob is hashed ahead of the senders (reading it costs
- * no memory); a stream is read one part per free sender, so only the parts in flight are held.
+ * signed in batches a little ahead of sending. A Blob's parts are prepared (sliced, hashed, compared)
+ * one signing window ahead of the senders, not all at once: a browser copies each slice of an in-memory
+ * Blob (a 256 MiB Blob cut at once fails). A stream is read one part per free sender, so only the parts
+ * in flight are held.
  */
 import type { CompleteUploadRequest, SignedParts, StoredPart } from './api-types.ts';
 import type { UploadContext } from './context.ts';
@@ -31,7 +33,9 @@ export async function sendParts(
 ): Promise<CompleteUploadRequest | undefined> {
   const stored = new Map(storedParts.map((part) => [part.partNumber, part]));
   const md5s: string[] = [];
-  const signer = partSigner(ctx, md5s);
+  // Up to 4 parts per sender are signed in one call (at most 100).
+  const window = Math.min(100, 4 * ctx.settings.partConcurrency);
+  const signer = partSigner(ctx, md5s, window);
   let count = 0;
   // A part is due unless storage holds it already (compared once its MD5 is known); a due part may be signed ahead.
   const prepare = (body: Blob): Part => {
@@ -47,17 +51,12 @@ export async function sendParts(
     due.catch(() => undefined); // awaited by a sender, unless the upload ends first
     return { partNumber, body, due };
   };
-  // A Blob is sliced and hashed ahead of the senders; a stream is read as the senders ask.
-  const parts: Iterator<Part> | AsyncIterator<Part> =
-    source instanceof Blob
-      ? Array.from({ length: partCount }, (_, index) => prepare(source.slice(index * partSize, (index + 1) * partSize))).values()
-      : (async function* () {
-          for await (const body of source) yield prepare(body);
-        })();
+  const bodies = source instanceof Blob ? slices(source, partSize, partCount) : source[Symbol.asyncIterator]();
+  const next = readAhead(bodies, prepare, source instanceof Blob ? window : 0);
 
   const sender = async () => {
-    for (let next; !(next = await parts.next()).done; ) {
-      const { partNumber, body, due } = next.value;
+    for (let part; (part = await next()); ) {
+      const { partNumber, body, due } = part;
       if (await due) await sendToStorage(ctx, partNumber, body, body.size, (again) => signer.sign(partNumber, again), true);
       else ctx.progress.settled(partNumber, body.size);
     }
@@ -72,12 +71,28 @@ export async function sendParts(
   return { parts: md5s.map((md5, index) => ({ partNumber: index + 1, md5 })), sha256: await hasher.finish() };
 }
 
+function* slices(file: Blob, partSize: number, partCount: number): Iterator<Blob> {
+  for (let index = 0; index < partCount; index++) yield file.slice(index * partSize, (index + 1) * partSize);
+}
+
+/** Takes parts in order, with `ahead` more prepared beyond the ones taken (0: each is prepared when taken). */
+function readAhead(bodies: Iterator<Blob> | AsyncIterator<Blob>, prepare: (body: Blob) => Part, ahead: number): () => Promise<Part | undefined> {
+  const prepared: Promise<Part | undefined>[] = [];
+  return () => {
+    while (prepared.length <= ahead) {
+      const part = Promise.resolve(bodies.next()).then((read) => (read.done ? undefined : prepare(read.value)));
+      part.catch(() => undefined); // a stream that fails is reported to the sender that takes that part
+      prepared.push(part);
+    }
+    return prepared.shift()!;
+  };
+}
+
 /**
  * Signs parts in batches: a part asked for brings along the next parts that are ready (hashed, due),
- * up to 4 per sender and 100 per call. A part signed again after a failure goes alone.
+ * up to `batchSize`. A part signed again after a failure goes alone.
  */
-function partSigner(ctx: UploadContext, md5s: string[]) {
-  const batchSize = Math.min(100, 4 * ctx.settings.partConcurrency);
+function partSigner(ctx: UploadContext, md5s: string[], batchSize: number) {
   const ready = new Set<number>();
   const ahead = new Map<number, Promise<SignedParts['parts'][number]>>();
   return {
