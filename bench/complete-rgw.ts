@@ -10,17 +10,16 @@
  * /tmp/upfront-rgw) for its garbage collection between batches: deleted data stays in the 2 GiB
  * memstore OSD until then.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { s3ConfigFromEnv } from '../packages/server/src/storage/s3-config.ts';
 import { createS3Client, createS3Driver } from '../packages/server/src/storage/s3-driver.ts';
 import { makePng } from '../test/support/png.ts';
+import { collectGarbage } from './rgw-gc.ts';
+import { startBenchServer } from './start-server.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const WARM_UP = 3;
@@ -46,28 +45,6 @@ function setAffinity(pid: number, cpus: string): string {
   return current;
 }
 
-async function startServer(pin: boolean): Promise<{ url: string; child: ChildProcess }> {
-  const script = fileURLToPath(new URL('./bench-server.ts', import.meta.url));
-  // Same loader and conditions as this process (tsx, upfront-source when run from source).
-  const [command, ...args] = [...(pin ? ['taskset', '-c', '1'] : []), process.execPath, ...process.execArgv, script, 'rgw'];
-  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { url: chunk.toString().trim(), child };
-}
-
-/** The ceph.conf of the cluster behind S3_ENDPOINT, if RGW_DIR (or start.sh's default) holds it. */
-function clusterConf(endpoint: string): string | undefined {
-  const dir = process.env.RGW_DIR ?? '/tmp/upfront-rgw';
-  const env = join(dir, 'env');
-  // Never collect garbage of another cluster than the one measured.
-  if (existsSync(env) && readFileSync(env, 'utf8').includes(`S3_ENDPOINT=${endpoint} `)) return join(dir, 'ceph.conf');
-  console.warn(`complete-rgw: ${env} is not the env of ${endpoint}; RGW garbage is not collected (set RGW_DIR)`);
-  return undefined;
-}
-
-function collectGarbage(conf: string | undefined): void {
-  if (conf) execFileSync('radosgw-admin', ['-c', conf, 'gc', 'process', '--include-all'], { stdio: 'ignore' });
-}
 
 function median(values: number[]): number {
   const sorted = values.toSorted((a, b) => a - b);
@@ -79,10 +56,9 @@ export async function benchCompleteRgw(): Promise<CompleteRgwResult> {
   const config = s3ConfigFromEnv(process.env);
   const client = createS3Client(config);
   const driver = createS3Driver(config);
-  const conf = clusterConf(config.endpoint);
   const png = new Uint8Array(makePng({ width: 512, height: 512, minBytes: FILE_BYTES }));
   const pin = canPin();
-  const server = await startServer(pin);
+  const server = await startBenchServer(['rgw'], { pin });
   const ownAffinity = pin ? setAffinity(process.pid, '0') : undefined;
 
   const api = (path: string, init: RequestInit = {}): Promise<Response> => fetch(server.url + path, init);
@@ -143,7 +119,7 @@ export async function benchCompleteRgw(): Promise<CompleteRgwResult> {
   try {
     const tokenResponse = await api('/v1/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"bench"}' });
     authorization = `Bearer ${((await tokenResponse.json()) as { token: string }).token}`;
-    collectGarbage(conf);
+    collectGarbage(config.endpoint);
     for (let i = 0; i < WARM_UP; i++) {
       await upfrontRun();
       await bareRun();
@@ -151,7 +127,7 @@ export async function benchCompleteRgw(): Promise<CompleteRgwResult> {
     const upfront: number[] = [];
     const bare: number[] = [];
     for (let round = 0; round < RUNS; round++) {
-      if (round % GC_EVERY === 0) collectGarbage(conf);
+      if (round % GC_EVERY === 0) collectGarbage(config.endpoint);
       // Alternate who goes first, so neither always runs right after the other's traffic.
       if (round % 2 === 0) {
         upfront.push(await upfrontRun());
@@ -161,7 +137,7 @@ export async function benchCompleteRgw(): Promise<CompleteRgwResult> {
         upfront.push(await upfrontRun());
       }
     }
-    collectGarbage(conf);
+    collectGarbage(config.endpoint);
     const upfrontMs = median(upfront);
     const bareMs = median(bare);
     return { upfrontMs, bareMs, ratio: upfrontMs / bareMs, runs: RUNS };

@@ -5,22 +5,14 @@
  * The servers are measured in turn, three rounds, and the best round of each is kept (this machine is
  * shared and noisy; the best round is the one least disturbed).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { startBenchServer } from './start-server.ts';
 
 const CONCURRENCY = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-
-async function startServer(presigner: 'upfront' | 'upfront-normal' | 'aws-sdk' | 'floor'): Promise<{ url: string; child: ChildProcess }> {
-  // The server on core 1, the load generator (this process) on core 0.
-  const child = spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', fileURLToPath(new URL('./bench-server.ts', import.meta.url)), presigner], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { url: chunk.toString().trim(), child };
-}
 
 /**
  * One keep-alive connection sending the same pre-built request again and again; the client must cost
@@ -82,10 +74,10 @@ export type CreateUploadResults = { upfront: number; upfrontNormal: number; refe
 export async function benchCreateUpload(): Promise<CreateUploadResults> {
   execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
   const servers = {
-    upfront: await startServer('upfront'),
-    upfrontNormal: await startServer('upfront-normal'),
-    reference: await startServer('aws-sdk'),
-    floor: await startServer('floor'),
+    upfront: await startBenchServer(['upfront']),
+    upfrontNormal: await startBenchServer(['upfront-normal']),
+    reference: await startBenchServer(['aws-sdk']),
+    floor: await startBenchServer(['floor']),
   };
   const names = Object.keys(servers) as (keyof CreateUploadResults)[];
   try {

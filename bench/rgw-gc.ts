@@ -7,10 +7,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Collects now, if `endpoint` is the RGW in $RGW_DIR (one we started); any other store is left alone. */
+let warned = false;
+
+/** Collects now, if `endpoint` is the RGW in $RGW_DIR (or start.sh's default): never another cluster than the one measured. */
 export function collectGarbage(endpoint: string): void {
-  const dir = process.env.RGW_DIR;
-  if (dir && existsSync(join(dir, 'env')) && readFileSync(join(dir, 'env'), 'utf8').includes(`S3_ENDPOINT=${endpoint} `)) {
+  const dir = process.env.RGW_DIR ?? '/tmp/upfront-rgw';
+  const env = join(dir, 'env');
+  if (existsSync(env) && readFileSync(env, 'utf8').includes(`S3_ENDPOINT=${endpoint} `)) {
     execFileSync('radosgw-admin', ['-c', join(dir, 'ceph.conf'), 'gc', 'process', '--include-all'], { stdio: 'ignore' });
+  } else if (!warned) {
+    warned = true;
+    console.warn(`${env} is not the env of ${endpoint}: RGW garbage is not collected (set RGW_DIR)`);
   }
 }

@@ -17,9 +17,8 @@
  * The API server runs in its own process on core 1 and serves the bench page too (same origin, as the
  * demo page is served; RGW's CORS on staging admits it). Chromium and RGW are left to the scheduler.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { once } from 'node:events';
 import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +31,7 @@ import { s3ConfigFromEnv } from '../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../packages/server/src/storage/s3-driver.ts';
 import { launchBrowser, recordPageTrouble } from '../test/support/browser.ts';
 import { collectGarbage } from './rgw-gc.ts';
+import { startBenchServer } from './start-server.ts';
 import type { BrowserBench } from './upload-browser-page.ts';
 
 const SIZE = Number(process.env.BENCH_BROWSER_BYTES ?? 2 ** 28);
@@ -88,16 +88,6 @@ async function buildPage(dir: string): Promise<void> {
   await writeFile(join(dir, 'index.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>Upfront browser upload bench</title>\n<input type="file" id="file">\n<script type="module" src="page.js"></script>\n');
 }
 
-async function startApi(webDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const script = fileURLToPath(new URL('./bench-server.ts', import.meta.url));
-  const child = spawn('taskset', ['-c', '1', process.execPath, ...process.execArgv, script, 'rgw', webDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  // A server that dies before printing its URL fails the bench instead of hanging it.
-  const exited = once(child, 'exit').then(([code]) => Promise.reject(new Error(`the bench server exited (${String(code)}) before printing its URL`)));
-  const [chunk] = (await Promise.race([once(child.stdout!, 'data'), exited])) as [Buffer];
-  exited.catch(() => undefined);
-  return { url: chunk.toString().trim(), child };
-}
-
 const benchOf = (page: Page) => page.evaluateHandle(() => (window as unknown as { bench: BrowserBench }).bench);
 
 export async function benchBrowserUpload(): Promise<BrowserUploadResult> {
@@ -112,7 +102,7 @@ export async function benchBrowserUpload(): Promise<BrowserUploadResult> {
   try {
     await buildPage(web);
     await writeZipLike(path, SIZE);
-    api = await startApi(web);
+    api = await startBenchServer(['rgw', web]);
     browser = await launchBrowser();
     const page = await browser.newPage();
     trouble = recordPageTrouble(page);
