@@ -18,8 +18,7 @@
  * demo page is served; RGW's CORS on staging admits it). Chromium and RGW are left to the scheduler.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,6 +29,7 @@ import type { Browser, Page } from 'playwright-core';
 import { s3ConfigFromEnv } from '../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../packages/server/src/storage/s3-driver.ts';
 import { launchBrowser, recordPageTrouble } from '../test/support/browser.ts';
+import { writeZipLike } from '../test/support/zip.ts';
 import { collectGarbage } from './rgw-gc.ts';
 import { startBenchServer } from './start-server.ts';
 import type { BrowserBench } from './upload-browser-page.ts';
@@ -48,26 +48,6 @@ export interface BrowserUploadResult {
 }
 
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-/**
- * What file-type recognises as application/zip (the archive route sniffs it): a zip local file header,
- * then one random MiB over and over (random, so nothing on the way could shrink it), cut to `size`.
- */
-async function writeZipLike(path: string, size: number): Promise<void> {
-  const header = Buffer.alloc(35);
-  header.writeUInt32LE(0x04034b50, 0);
-  header.writeUInt16LE(20, 4); // version needed to extract
-  header.writeUInt16LE(5, 26); // file name length
-  header.write('a.txt', 30);
-  const chunk = randomFillSync(Buffer.alloc(1024 * 1024));
-  const handle = await open(path, 'w');
-  try {
-    await handle.write(header);
-    for (let at = header.length; at < size; at += chunk.length) await handle.write(chunk, 0, Math.min(chunk.length, size - at));
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * The bench page in `dir`: the page script bundled with the compiled client (dist, as an app would
@@ -101,7 +81,7 @@ export async function benchBrowserUpload(): Promise<BrowserUploadResult> {
   let trouble: string[] = [];
   try {
     await buildPage(web);
-    await writeZipLike(path, SIZE);
+    await writeZipLike(path, SIZE, { random: true });
     api = await startBenchServer(['rgw', web]);
     browser = await launchBrowser();
     const page = await browser.newPage();

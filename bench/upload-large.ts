@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, openAsBlob, readFileSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +23,7 @@ import { createClient } from '@upfront/client';
 import { s3ConfigFromEnv } from '../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../packages/server/src/storage/s3-driver.ts';
 import { startTcpProxy } from '../test/support/tcp-proxy.ts';
+import { writeZipLike } from '../test/support/zip.ts';
 import { collectGarbage } from './rgw-gc.ts';
 import { startBenchServer } from './start-server.ts';
 
@@ -51,19 +52,6 @@ function cpuSeconds(pid: number): number {
 }
 
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-/** A file file-type recognises as application/zip: a local file header, then zeros (sparse, read fast). */
-async function writeZipLike(path: string, size: number): Promise<void> {
-  const header = Buffer.alloc(35);
-  header.writeUInt32LE(0x04034b50, 0);
-  header.writeUInt16LE(20, 4);
-  header.writeUInt16LE(5, 26);
-  header.write('a.txt', 30);
-  const handle = await open(path, 'w');
-  await handle.write(header, 0, header.length, 0);
-  await handle.truncate(size);
-  await handle.close();
-}
 
 export async function benchLargeUpload(): Promise<LargeUploadResult> {
   const config = s3ConfigFromEnv(process.env);

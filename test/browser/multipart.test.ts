@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { buildWeb } from '../../apps/web/build.ts';
-import { launchBrowser, recordPageTrouble } from '../support/browser.ts';
+import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type Driver, type TestServer } from '../support/server.ts';
 
@@ -95,13 +95,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function signIn(page: Page, user: string): Promise<void> {
-  await page.fill('#signin-name', user);
-  await page.click('#signin-button');
-  await page.waitForFunction((name) => document.getElementById('session-user')?.textContent === name, user);
-  await page.waitForFunction(() => (document.getElementById('route-select') as HTMLSelectElement).options.length > 0);
-}
 
 /** Keeps every value the progress bar takes. */
 async function recordProgress(page: Page): Promise<void> {

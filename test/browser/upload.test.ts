@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildWeb } from '../../apps/web/build.ts';
-import { launchBrowser, recordPageTrouble } from '../support/browser.ts';
+import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer } from '../support/server.ts';
 
@@ -34,13 +34,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function signIn(page: Page, user: string): Promise<void> {
-  await page.fill('#signin-name', user);
-  await page.click('#signin-button');
-  await page.waitForFunction((name) => document.getElementById('session-user')?.textContent === name, user);
-  await page.waitForFunction(() => (document.getElementById('route-select') as HTMLSelectElement).options.length > 0);
-}
 
 /** Keeps every value the progress bar takes (its `value` attribute reflects the property). */
 async function recordProgress(page: Page): Promise<void> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { writeZipLike } from '../support/zip.ts';
 
 const cli = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
 const MiB = 1024 * 1024;
@@ -164,16 +165,3 @@ describe('upfront upload', () => {
     }
   });
 });
-
-/** A file file-type recognises as application/zip: a local file header, then zeros (sparse). */
-async function writeZipLike(path: string, size: number): Promise<void> {
-  const header = Buffer.alloc(35);
-  header.writeUInt32LE(0x04034b50, 0);
-  header.writeUInt16LE(20, 4);
-  header.writeUInt16LE(5, 26);
-  header.write('a.txt', 30);
-  const handle = await open(path, 'w');
-  await handle.write(header, 0, header.length, 0);
-  await handle.truncate(size);
-  await handle.close();
-}

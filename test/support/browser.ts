@@ -47,3 +47,11 @@ export function recordPageTrouble(page: Page): string[] {
   });
   return log;
 }
+
+/** Signs in on the demo page as `user` (dev sign-in) and waits for its routes. */
+export async function signIn(page: Page, user: string): Promise<void> {
+  await page.fill('#signin-name', user);
+  await page.click('#signin-button');
+  await page.waitForFunction((name) => document.getElementById('session-user')?.textContent === name, user);
+  await page.waitForFunction(() => (document.getElementById('route-select') as HTMLSelectElement).options.length > 0);
+}

@@ -2,9 +2,9 @@
  * A multipart upload: `partConcurrency` parts in flight, taken in file order. Each part is hashed first
  * (its MD5 is signed into its URL), skipped when storage already holds it with that MD5 (resume), and
  * signed in batches a little ahead of sending. A Blob's parts are prepared (sliced, hashed, compared)
- * one signing window ahead of the senders, not all at once: a browser copies each slice of an in-memory
- * Blob (a 256 MiB Blob cut at once fails). A stream is read one part per free sender, so only the parts
- * in flight are held.
+ * one signing window ahead of the senders, not all at once, so hashing never runs far ahead of sending
+ * (nor goes on through a pause). A stream is read one part per free sender, so only the parts in
+ * flight are held.
  */
 import type { CompleteUploadRequest, SignedParts, StoredPart } from './api-types.ts';
 import type { UploadContext } from './context.ts';
