@@ -17,7 +17,7 @@ export async function writeZipLike(path: string, size: number, { random = false 
     await handle.write(header, 0, header.length, 0);
     if (!random) return await handle.truncate(size);
     const chunk = randomFillSync(Buffer.alloc(1024 * 1024));
-    for (let at = header.length; at < size; at += chunk.length) await handle.write(chunk, 0, Math.min(chunk.length, size - at));
+    for (let at = header.length; at < size; at += chunk.length) await handle.write(chunk, 0, Math.min(chunk.length, size - at), at);
   } finally {
     await handle.close();
   }
