@@ -101,11 +101,16 @@ describe('upfront upload', () => {
   it('prints a line per file without a terminal, says why a file failed, and exits 1', async () => {
     const good = join(dir, 'good.png');
     const bad = join(dir, 'bad.png');
-    await writeFile(good, makePng({ minBytes: 50_000 }));
+    await writeFile(good, makePng({ minBytes: 24_000_000 })); // 5 parts
     await writeFile(bad, Buffer.from('<!doctype html><script>alert(1)</script>'.padEnd(5000)));
     const run = await runCli(['upload', good, bad, '--route', 'image'], api());
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.match(run.stdout, new RegExp(`${good}: uploaded http://`));
+    // A line per tenth passed, in order, never 100 % (the "uploaded" line says that).
+    const tenths = [...run.stdout.matchAll(new RegExp(`${good}: (\\d+) % \\(`, 'g'))].map((match) => Number(match[1]));
+    assert.ok(tenths.length >= 2, run.stdout);
+    assert.deepEqual(tenths, [...tenths].sort((a, b) => a - b));
+    assert.ok(tenths.every((tenth) => tenth % 10 === 0 && tenth > 0 && tenth < 100), run.stdout);
     assert.match(run.stdout, new RegExp(`${bad}: failed: .+\\(content_type_mismatch\\)`));
     assert.match(run.stdout, /1 uploaded, 1 failed/);
   });

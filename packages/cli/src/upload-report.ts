@@ -34,9 +34,17 @@ export function createReporter(kind: 'bars' | 'lines' | 'json', paths: string[],
 
 function linesReporter(paths: string[], sizes: number[]): Reporter {
   const say = (index: number, text: string) => process.stdout.write(`${paths[index]}: ${text}\n`);
+  // A line each time a file passes another tenth, so a log shows a long upload moving.
+  const tenths = paths.map(() => 0);
   return {
     started: (index) => say(index, `uploading ${formatBytes(sizes[index]!)}`),
-    progress() {},
+    progress(index, loaded) {
+      const tenth = Math.floor((loaded / sizes[index]!) * 10);
+      if (tenth > tenths[index]! && tenth < 10) {
+        tenths[index] = tenth;
+        say(index, `${tenth * 10} % (${formatBytes(loaded)} of ${formatBytes(sizes[index]!)})`);
+      }
+    },
     done: (index, file) => say(index, `uploaded ${file.url}`),
     failed: (index, error) => say(index, `failed: ${error.detail} (${error.code})`),
     paused: (index) => say(index, 'paused; run the same command again to resume'),
