@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +72,7 @@ describe('upfront upload', () => {
       routes: {
         image: { types: ['image/png'], maxSize: '2GB', visibility: 'public', multipartThreshold: '6MB', partSize: '5MB' },
         archive: { types: ['application/zip'], maxSize: '2GB', visibility: 'public', multipartThreshold: '6MB', partSize: '8MB' },
+        backup: { types: ['application/gzip', 'application/x-tar'], maxSize: '1GB', visibility: 'public' },
       },
     });
     token = await server.token('cli-user');
@@ -113,6 +115,26 @@ describe('upfront upload', () => {
     assert.ok(tenths.every((tenth) => tenth % 10 === 0 && tenth > 0 && tenth < 100), run.stdout);
     assert.match(run.stdout, new RegExp(`${bad}: failed: .+\\(content_type_mismatch\\)`));
     assert.match(run.stdout, /1 uploaded, 1 failed/);
+  });
+
+  it('declares the type from the extension: a .tar.gz and a .tar go up as gzip and tar, keys ending .gz and .tar', async () => {
+    const tar = Buffer.alloc(1024);
+    tar.write('a.txt', 0);
+    tar.write('ustar\u000000', 257); // the POSIX tar magic file-type looks for
+    const tarPath = join(dir, 'backup.tar');
+    const gzPath = join(dir, 'backup.tar.gz');
+    await writeFile(tarPath, tar);
+    await writeFile(gzPath, gzipSync(tar));
+    const run = await runCli(['upload', tarPath, gzPath, '--route', 'backup', '--json'], api());
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const { files } = JSON.parse(run.stdout) as { files: { file: { contentType: string; key: string } }[] };
+    assert.deepEqual(
+      files.map(({ file }) => [file.contentType, file.key.split('.').at(-1)]),
+      [
+        ['application/x-tar', 'tar'],
+        ['application/gzip', 'gz'],
+      ],
+    );
   });
 
   it('usage errors exit 2 with a sentence', async () => {

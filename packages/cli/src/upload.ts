@@ -13,7 +13,7 @@ import { openFileSource } from './file-source.ts';
 import { createReporter, type Reporter } from './upload-report.ts';
 import { UsageError } from './usage.ts';
 
-/** Types by extension, for the declared Content-Type; the server checks the bytes whatever is declared. */
+/** Types by extension (as file-type names them), for the declared Content-Type; the server checks the bytes whatever is declared. */
 const TYPES = new Map(
   Object.entries({
     '.png': 'image/png',
@@ -25,10 +25,21 @@ const TYPES = new Map(
     '.heic': 'image/heic',
     '.pdf': 'application/pdf',
     '.zip': 'application/zip',
+    '.tar': 'application/x-tar',
+    '.gz': 'application/gzip',
+    '.tgz': 'application/gzip',
+    '.bz2': 'application/x-bzip2',
+    '.xz': 'application/x-xz',
+    '.zst': 'application/zstd',
+    '.7z': 'application/x-7z-compressed',
+    '.mov': 'video/quicktime',
+    '.mkv': 'video/matroska',
     '.mp4': 'video/mp4',
     '.webm': 'video/webm',
     '.mp3': 'audio/mpeg',
     '.ogg': 'audio/ogg',
+    '.wav': 'audio/wav',
+    '.flac': 'audio/flac',
   }),
 );
 

@@ -8,10 +8,20 @@ const extensions: Record<string, string> = {
   'image/heic': 'heic',
   'application/pdf': 'pdf',
   'application/zip': 'zip',
+  'application/x-tar': 'tar',
+  'application/gzip': 'gz',
+  'application/x-bzip2': 'bz2',
+  'application/x-xz': 'xz',
+  'application/zstd': 'zst',
+  'application/x-7z-compressed': '7z',
+  'video/quicktime': 'mov',
+  'video/matroska': 'mkv',
   'video/mp4': 'mp4',
   'video/webm': 'webm',
   'audio/mpeg': 'mp3',
   'audio/ogg': 'ogg',
+  'audio/wav': 'wav',
+  'audio/flac': 'flac',
 };
 
 export function extensionFor(contentType: string): string {
