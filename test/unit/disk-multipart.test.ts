@@ -20,6 +20,7 @@ import { createDiskDriver, DISK_ACCESS_KEY_ID, type DiskDriver } from '../../pac
 import { createDiskEndpoint } from '../../packages/server/src/storage/disk-endpoint.ts';
 import { InvalidPartsError, ObjectMissingError } from '../../packages/server/src/storage/errors.ts';
 import { objectUrl, presignUrl } from '../../packages/server/src/storage/sigv4.ts';
+import { diskState, s3CodeOf, s3Error } from '../support/disk-state.ts';
 
 const SECRET = 'test-secret-of-the-disk-driver';
 const credentials = { accessKeyId: DISK_ACCESS_KEY_ID, secretAccessKey: SECRET };
@@ -62,17 +63,6 @@ const md5Etag = (body: Uint8Array) => `"${md5(body).toString('hex')}"`;
 const compositeEtag = (digests: Buffer[]) => `"${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${digests.length}"`;
 const uploadDir = (uploadId: string) => join(dataDir, 'multipart', uploadId);
 const objectFile = (bucket: string, key: string) => join(dataDir, 'objects', bucket, key);
-
-/** Every file and directory under the data dir, for "nothing written" checks. */
-async function diskState(): Promise<string[]> {
-  const entries = await readdir(dataDir, { recursive: true }).catch(() => [] as string[]);
-  return entries.map(String).sort();
-}
-
-async function s3Error(response: Response): Promise<{ status: number; code: string | undefined }> {
-  const text = await response.text();
-  return { status: response.status, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] };
-}
 
 function put(url: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { method: 'PUT', body: new Uint8Array(body), headers });
@@ -131,12 +121,12 @@ async function assertPartRefused(
   { bytesArrive = false } = {},
 ): Promise<void> {
   const parts = await driver.listParts(upload.key, upload.uploadId);
-  const disk = await diskState();
+  const disk = await diskState(dataDir);
   assert.deepEqual(await s3Error(await send()), { status, code });
   assert.deepEqual(await driver.listParts(upload.key, upload.uploadId), parts, `${code}: the parts held are the same`);
   assert.equal(await driver.head('staging', upload.key), null, `${code}: nothing assembled`);
   // Refused before the body was read: nothing at all changed on disk.
-  if (!bytesArrive) assert.deepEqual(await diskState(), disk, `${code}: nothing written`);
+  if (!bytesArrive) assert.deepEqual(await diskState(dataDir), disk, `${code}: nothing written`);
 }
 
 /** Asserts that complete refuses the list and assembles nothing, leaving the upload as it was. */
@@ -174,7 +164,7 @@ function partialPut(url: string, length: number, first: Uint8Array) {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: s3CodeOf(text) }));
     });
     req.on('error', reject);
   });

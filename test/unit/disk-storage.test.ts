@@ -19,6 +19,7 @@ import { createDiskDriver, DISK_ACCESS_KEY_ID, type DiskDriver } from '../../pac
 import { createDiskEndpoint } from '../../packages/server/src/storage/disk-endpoint.ts';
 import { ObjectChangedError, ObjectMissingError } from '../../packages/server/src/storage/errors.ts';
 import { bucketUrl, objectUrl, presignPost, presignUrl, scopeKey } from '../../packages/server/src/storage/sigv4.ts';
+import { diskState, s3CodeOf, s3Error } from '../support/disk-state.ts';
 
 const SECRET = 'test-secret-of-the-disk-driver';
 const credentials = { accessKeyId: DISK_ACCESS_KEY_ID, secretAccessKey: SECRET };
@@ -54,23 +55,12 @@ const newKey = (name = 'file.bin') => `user-1/${++counter}-${name}`;
 const bytes = (length: number, seed = 7) => Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed) % 256));
 const md5Etag = (body: Uint8Array) => `"${createHash('md5').update(body).digest('hex')}"`;
 
-/** Every file and directory under the data dir except the empty bucket roots, for "nothing written" checks. */
-async function diskState(): Promise<string[]> {
-  const entries = await readdir(dataDir, { recursive: true }).catch(() => [] as string[]);
-  return entries.map(String).sort();
-}
-
-async function s3Error(response: Response): Promise<{ status: number; code: string | undefined }> {
-  const text = await response.text();
-  return { status: response.status, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] };
-}
-
 /** Asserts an S3 error and that the request changed nothing on disk. */
 async function assertRefused(send: () => Promise<Response>, status: number, code: string): Promise<void> {
-  const before = await diskState();
+  const before = await diskState(dataDir);
   const response = await send();
   assert.deepEqual(await s3Error(response), { status, code });
-  assert.deepEqual(await diskState(), before, 'a refused request must leave nothing on disk');
+  assert.deepEqual(await diskState(dataDir), before, 'a refused request must leave nothing on disk');
 }
 
 function put(url: string, body: Uint8Array, headers: Record<string, string>): Promise<Response> {
@@ -104,7 +94,6 @@ function raw(method: string, path: string, headers: Record<string, string> = {},
   });
 }
 
-const codeOf = (text: string) => /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -152,7 +141,7 @@ describe('presigned PUT', () => {
     const key = newKey();
     const { url } = driver.presignPut({ key, contentType: 'image/png', contentLength: 100, expiresIn: 60 });
     const target = new URL(url);
-    const before = await diskState();
+    const before = await diskState(dataDir);
     // Headers promise 100 bytes, the client sends 40 and closes its side.
     const reply = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {
@@ -170,7 +159,7 @@ describe('presigned PUT', () => {
     // Node's HTTP server answers a truncated request itself (400), before the endpoint's IncompleteBody.
     if (reply) assert.match(reply, /^HTTP\/1\.1 400 /);
     assert.equal(await driver.head('staging', key), null);
-    assert.deepEqual(await diskState(), before);
+    assert.deepEqual(await diskState(dataDir), before);
   });
 
   it('counts the bytes itself: a body shorter than its Content-Length, or one that breaks, is IncompleteBody', async () => {
@@ -242,14 +231,14 @@ describe('presigned PUT', () => {
     const signed = driver.presignPut({ key, contentType: 'image/png', contentLength: 64, expiresIn: 60 });
     assert.equal((await put(signed.url, body, signed.headers)).status, 200);
     assert.equal((await driver.head('staging', key))?.size, 64);
-    const files = await diskState();
+    const files = await diskState(dataDir);
     assert.ok(files.includes(join('objects', 'staging', key)), 'the file is named by its key');
   });
 });
 
 describe('path traversal', () => {
   it('refuses dot segments, encoded dots and slashes, NUL, empty segments; nothing escapes the data dir', async () => {
-    const before = await diskState();
+    const before = await diskState(dataDir);
     const headers = { 'content-type': 'image/png', 'content-length': '4' };
     const attempts: [path: string, statuses: number[]][] = [
       ['/storage/staging/../public/x', [403]], // normalised to /storage/public/x: not writable
@@ -267,7 +256,7 @@ describe('path traversal', () => {
       const get = await raw('GET', path);
       assert.ok([400, 403, 404].includes(get.status), `GET ${path}: got ${get.status}`);
     }
-    assert.deepEqual(await diskState(), before);
+    assert.deepEqual(await diskState(dataDir), before);
     assert.deepEqual(await readdir(join(dataDir, '..')).then((names) => names.filter((n) => n === 'escaped')), []);
   });
 
@@ -338,7 +327,7 @@ describe('POST policy form', () => {
     const head = Object.entries(signed.fields).map(([n, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`).join('')
       + `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big"\r\n\r\n`;
     const target = new URL(signed.url);
-    const before = await diskState();
+    const before = await diskState(dataDir);
     // Announce 1 GB but send only the fields: an answer can only come if the endpoint decides up front.
     const reply = await new Promise<string>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1', () => {
@@ -356,7 +345,7 @@ describe('POST policy form', () => {
       socket.on('close', () => resolve(text));
     });
     assert.match(reply, /^HTTP\/1\.1 400 [\s\S]*<Code>EntityTooLarge<\/Code>/);
-    assert.deepEqual(await diskState(), before);
+    assert.deepEqual(await diskState(dataDir), before);
   });
 
   it('refuses a changed key, a changed Content-Type, an extra field, a changed policy and an expired policy', async () => {
@@ -503,7 +492,7 @@ describe('GET, copy, delete', () => {
     assert.equal((await fetch(driver.publicUrl(key))).status, 200);
     await driver.delete('public', key);
     assert.deepEqual(await s3Error(await fetch(driver.publicUrl(key))), { status: 404, code: 'NoSuchKey' });
-    const leftovers = (await diskState()).filter((entry) => entry.includes('deep'));
+    const leftovers = (await diskState(dataDir)).filter((entry) => entry.includes('deep'));
     assert.deepEqual(leftovers, []);
   });
 
@@ -540,7 +529,7 @@ describe('GET, copy, delete', () => {
     for (const [method, path, status, code] of cases) {
       const response = await raw(method, path);
       assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
-      assert.equal(codeOf(response.text), code, `${method} ${path}`);
+      assert.equal(s3CodeOf(response.text), code, `${method} ${path}`);
     }
   });
 });
@@ -845,16 +834,16 @@ describe('hostile requests', () => {
       ['a policy that is no JSON object', form(signedForm(key, 'toString')), 400, 'InvalidPolicyDocument'],
     ];
 
-    const before = await diskState();
+    const before = await diskState(dataDir);
     for (const [what, request, status, code] of cases) {
       const answer = await exchange(request);
       assert.ok(answer, `${what}: no answer`);
-      assert.deepEqual({ status: answer.status, code: codeOf(answer.body) }, { status, code }, `${what}: ${answer.body}`);
+      assert.deepEqual({ status: answer.status, code: s3CodeOf(answer.body) }, { status, code }, `${what}: ${answer.body}`);
     }
     // HEAD answers have no body: the code is in a header.
     const head = await exchange(http1('HEAD', `/storage/private/${existing}?__proto__=1`));
     assert.deepEqual({ status: head?.status, code: head?.headers.get('x-amz-error-code') }, { status: 403, code: 'AccessDenied' });
-    assert.deepEqual(await diskState(), before, 'hostile requests wrote nothing');
+    assert.deepEqual(await diskState(dataDir), before, 'hostile requests wrote nothing');
 
     // Overrides named like Object.prototype members are no overrides: a signed GET serves the object as stored.
     const overrides = presignUrl({
@@ -868,7 +857,7 @@ describe('hostile requests', () => {
   });
 
   it('requests Node refuses before the endpoint sees them get a 4xx or no answer, never a 5xx, and write nothing', async () => {
-    const before = await diskState();
+    const before = await diskState(dataDir);
     const host = `127.0.0.1:${port}`;
     const cases: [what: string, request: string, halfClose?: boolean][] = [
       ['Content-Length not a number', `PUT /storage/staging/k HTTP/1.1\r\nHost: ${host}\r\nContent-Length: abc\r\n\r\n`],
@@ -890,7 +879,7 @@ describe('hostile requests', () => {
       const answer = await exchange(Buffer.from(request, 'latin1'), { halfClose: halfClose ?? false });
       if (answer) assert.ok(answer.status >= 400 && answer.status < 500, `${what}: ${answer.status}`);
     }
-    assert.deepEqual(await diskState(), before);
+    assert.deepEqual(await diskState(dataDir), before);
   });
 
   it('the fetch handler itself refuses a bad Content-Length with an S3 error (other runtimes may pass one through)', async () => {

@@ -331,6 +331,19 @@ async function partCopyProxy(hooks: { before?(partNumber: number): Promise<void>
 describe('copy in parts (UploadPartCopy) above partCopyThreshold', () => {
   const partCopier = createS3Driver({ ...config, partCopyThreshold: THRESHOLD });
 
+  /** Copies the verified source in parts through a proxy that runs `hooks` around each part copy; the copy must fail with `error`. */
+  async function assertCopyRefused(source: { key: string; etag: string }, target: string, hooks: Parameters<typeof partCopyProxy>[0], error: new (...args: never[]) => Error) {
+    const proxy = await partCopyProxy(hooks);
+    try {
+      await assert.rejects(
+        proxy.driver.copy({ bucket: 'staging', key: source.key }, { bucket: 'public', key: target }, { ...PUBLIC_OPTIONS, ifMatch: source.etag, size: SIZE }),
+        error,
+      );
+    } finally {
+      await proxy.close();
+    }
+  }
+
   test('promotes byte-identical with the new metadata, served anonymously from the public bucket', async () => {
     const bytes = randomBytes(SIZE);
     const source = await stage('part-copy', bytes);
@@ -374,15 +387,7 @@ describe('copy in parts (UploadPartCopy) above partCopyThreshold', () => {
   test('refuses a source rewritten during the copy, which RGW itself does not notice', async () => {
     const source = await stage('changed-during', randomBytes(SIZE));
     const target = key('changed-during-target');
-    const proxy = await partCopyProxy({ before: async (partNumber) => { if (partNumber === 1) await source.overwrite(randomBytes(SIZE)); } });
-    try {
-      await assert.rejects(
-        proxy.driver.copy({ bucket: 'staging', key: source.key }, { bucket: 'public', key: target }, { ...PUBLIC_OPTIONS, ifMatch: source.etag, size: SIZE }),
-        ObjectChangedError,
-      );
-    } finally {
-      await proxy.close();
-    }
+    await assertCopyRefused(source, target, { before: async (partNumber) => { if (partNumber === 1) await source.overwrite(randomBytes(SIZE)); } }, ObjectChangedError);
     await assertNothingAt(target);
   });
 
@@ -391,18 +396,10 @@ describe('copy in parts (UploadPartCopy) above partCopyThreshold', () => {
     const source = await stage('restored-during', original);
     await sleep(1100); // Last-Modified counts whole seconds: the restored copy must be a later one
     const target = key('restored-during-target');
-    const proxy = await partCopyProxy({
+    await assertCopyRefused(source, target, {
       before: async (partNumber) => { if (partNumber === 1) await source.overwrite(randomBytes(SIZE)); },
       after: async (partNumber) => { if (partNumber === 1) await source.overwrite(original); },
-    });
-    try {
-      await assert.rejects(
-        proxy.driver.copy({ bucket: 'staging', key: source.key }, { bucket: 'public', key: target }, { ...PUBLIC_OPTIONS, ifMatch: source.etag, size: SIZE }),
-        ObjectChangedError,
-      );
-    } finally {
-      await proxy.close();
-    }
+    }, ObjectChangedError);
     assert.equal((await driver.head('staging', source.key))?.etag, source.etag, 'the source has its verified ETag again');
     await assertNothingAt(target);
   });
@@ -416,15 +413,7 @@ describe('copy in parts (UploadPartCopy) above partCopyThreshold', () => {
     await assertNothingAt(target);
 
     const source = await stage('deleted-during', randomBytes(SIZE));
-    const proxy = await partCopyProxy({ before: async (partNumber) => { if (partNumber === 2) await driver.delete('staging', source.key); } });
-    try {
-      await assert.rejects(
-        proxy.driver.copy({ bucket: 'staging', key: source.key }, { bucket: 'public', key: target }, { ...PUBLIC_OPTIONS, ifMatch: source.etag, size: SIZE }),
-        ObjectMissingError,
-      );
-    } finally {
-      await proxy.close();
-    }
+    await assertCopyRefused(source, target, { before: async (partNumber) => { if (partNumber === 2) await driver.delete('staging', source.key); } }, ObjectMissingError);
     await assertNothingAt(target);
   });
 });
