@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { median } from './median.ts';
 
 const ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 7);
 const IDLE_MS = 1500;
@@ -101,8 +102,6 @@ async function once(which: 'upfront' | 'peer', idp: Idp): Promise<{ ms: number; 
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchColdStart(): Promise<ColdStartResults> {
   execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });

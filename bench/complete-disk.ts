@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '@upfront/server';
 import { serve } from '@upfront/server/node';
+import { median } from './median.ts';
 
 const LARGE = 1024 ** 3;
 const SMALL = 1024;
@@ -59,11 +60,6 @@ async function putFile(url: string, headers: Record<string, string>, file: strin
   if (status !== 200) throw new Error(`storage answered the PUT with ${status}`);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 export async function benchCompleteDisk(): Promise<CompleteDiskResult> {
   const workDir = await mkdtemp(join(tmpdir(), 'upfront-bench-complete-'));

@@ -20,6 +20,7 @@ import { createS3Client, createS3Driver } from '../packages/server/src/storage/s
 import { makePng } from '../test/support/png.ts';
 import { collectGarbage } from './rgw-gc.ts';
 import { startBenchServer } from './start-server.ts';
+import { median } from './median.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const WARM_UP = 3;
@@ -46,11 +47,6 @@ function setAffinity(pid: number, cpus: string): string {
 }
 
 
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 export async function benchCompleteRgw(): Promise<CompleteRgwResult> {
   const config = s3ConfigFromEnv(process.env);

@@ -33,6 +33,7 @@ import { writeZipLike } from '../test/support/zip.ts';
 import { collectGarbage } from './rgw-gc.ts';
 import { startBenchServer } from './start-server.ts';
 import type { BrowserBench } from './upload-browser-page.ts';
+import { median } from './median.ts';
 
 const SIZE = Number(process.env.BENCH_BROWSER_BYTES ?? 2 ** 28);
 const RUNS = Number(process.env.BENCH_BROWSER_RUNS ?? 3);
@@ -46,8 +47,6 @@ export interface BrowserUploadResult {
   runs: number;
   bytes: number;
 }
-
-const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * The bench page in `dir`: the page script bundled with the compiled client (dist, as an app would

@@ -26,6 +26,7 @@ import { startTcpProxy } from '../test/support/tcp-proxy.ts';
 import { writeZipLike } from '../test/support/zip.ts';
 import { collectGarbage } from './rgw-gc.ts';
 import { startBenchServer } from './start-server.ts';
+import { median } from './median.ts';
 
 const SIZE = Number(process.env.BENCH_LARGE_BYTES ?? 1024 ** 3);
 const RUNS = Number(process.env.BENCH_LARGE_RUNS ?? 3);
@@ -50,8 +51,6 @@ function cpuSeconds(pid: number): number {
   // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
-
-const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchLargeUpload(): Promise<LargeUploadResult> {
   const config = s3ConfigFromEnv(process.env);
