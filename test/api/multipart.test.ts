@@ -22,7 +22,9 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 
 const routes = {
   big: { types: ['image/png'], maxSize: '64MB', visibility: 'public', multipartThreshold: '6MB', partSize: '5MB' },
-  short: { types: ['image/png'], maxSize: '64MB', visibility: 'public', strategy: 'multipart', partSize: '5MB', expiresIn: 1 },
+  // X-Amz-Date counts whole seconds, so a URL lives between expiresIn - 1 and expiresIn seconds: 3 leaves
+  // the parts signed again over 2 s to arrive (with 1 they could expire on the way, as one CI run saw).
+  short: { types: ['image/png'], maxSize: '64MB', visibility: 'public', strategy: 'multipart', partSize: '5MB', expiresIn: 3 },
   brief: { types: ['image/png'], maxSize: '64MB', visibility: 'public', strategy: 'multipart', partSize: '5MB', multipartExpiresIn: 2 },
   single: { types: ['image/png'], maxSize: '64MB', visibility: 'public', strategy: 'put' },
 };
@@ -167,7 +169,7 @@ for (const { driver, database } of setups) {
     it('part URLs that expired are refused by storage and simply signed again', async () => {
       const upload = await create(alice, { route: 'short' });
       const [part] = await signed(alice, upload.id, [{ partNumber: 1 }]);
-      await sleep(2100);
+      await sleep(3100);
       const late = await put(part!, partOf(png, 5 * MiB, 1));
       assert.equal(late.status, 403, 'storage refuses an expired part URL');
       await send(upload, [1, 2, 3]);
