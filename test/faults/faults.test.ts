@@ -2,7 +2,10 @@
  * Faults, for real, in the middle of a large upload through @upfront/client in Node, each ending with
  * a byte-identical file (SHA-256): the API process killed (SIGKILL) and started again; radosgw killed
  * and started again; a TCP proxy between the client and storage cutting connections mid-part. On
- * both drivers where they apply (the disk driver's storage lives in the API process).
+ * both drivers where they apply (the disk driver's storage lives in the API process). Most go through
+ * a fetch the client is given (it sees every request); the last ones go through the client's own Node
+ * transport (node:http, a file read by path), which apps that give no fetch use: connections cut and
+ * stalled by the proxy, part URLs expired during a pause, a POST form.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,7 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createClient } from '@upfront/client';
+import { createClient, type UpfrontClientOptions, type UploadTask } from '@upfront/client';
+import { fileFromPath } from '@upfront/client/node';
 import { freePort, startApiProcess, type ApiProcess } from '../support/api-process.ts';
 import { startIdp, type Idp } from '../support/idp.ts';
 import { makePng } from '../support/png.ts';
@@ -27,7 +31,12 @@ const MiB = 1024 * 1024;
 const png = makePng({ width: 16, height: 16, minBytes: 42 * MiB });
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const gateway = fileURLToPath(new URL('../../scripts/rgw/gateway.sh', import.meta.url));
-const routes = { big: { types: ['image/png'], maxSize: '64MB', visibility: 'public', multipartThreshold: '6MB', partSize: '5MB' } };
+const routes = {
+  big: { types: ['image/png'], maxSize: '64MB', visibility: 'public', multipartThreshold: '6MB', partSize: '5MB' },
+  // Part URLs that live 2 s (X-Amz-Expires counts whole seconds).
+  short: { types: ['image/png'], maxSize: '64MB', visibility: 'public', strategy: 'multipart', partSize: '5MB', expiresIn: 2 },
+  form: { types: ['image/png'], maxSize: '64MB', visibility: 'public', strategy: 'post' },
+};
 
 interface Setup {
   api: ApiProcess;
@@ -43,6 +52,7 @@ before(async () => {
   idp = await startIdp();
   dir = await mkdtemp(join(tmpdir(), 'upfront-faults-'));
   await writeFile(join(dir, 'upfront.config.json'), JSON.stringify({ routes }));
+  await writeFile(join(dir, 'faulty.png'), png);
 });
 after(async () => {
   await idp?.close();
@@ -179,3 +189,77 @@ describe('faults mid-upload (RGW only)', () => {
     }
   });
 });
+
+for (const driver of ['disk', 's3'] as const) {
+  describe(`faults through the Node transport, a file read by path (${driver})`, () => {
+    /** The API, with storage (and on disk the API too) behind a TCP proxy the client goes through. */
+    async function behindProxy(): Promise<Setup & { proxy: TcpProxy; endpoint: string }> {
+      if (driver === 's3') {
+        const proxy = await startTcpProxy(Number(new URL(rgwConfig().endpoint).port));
+        const setup = await startApi('s3', { S3_ENDPOINT: proxy.url });
+        return { ...setup, proxy, endpoint: setup.api.url, close: async () => (await setup.close(), await proxy.close()) };
+      }
+      const port = await freePort();
+      const proxy = await startTcpProxy(port);
+      const setup = await startApi('disk', { PUBLIC_URL: proxy.url }, port);
+      return { ...setup, proxy, endpoint: proxy.url, close: async () => (await setup.close(), await proxy.close()) };
+    }
+    const clientOf = (endpoint: string, token: string, options: Partial<UpfrontClientOptions> = {}) =>
+      createClient({ endpoint, token, retries: 12, retryDelay: 100, stallTimeout: 1000, ...options });
+
+    it('connections cut mid-part, then connections that stall: the parts are sent again', async () => {
+      const { proxy, endpoint, token, close } = await behindProxy();
+      try {
+        // The first connections to carry more than 1 MiB (part PUTs) are cut; the next ones stall.
+        Object.assign(proxy, { cutAfter: MiB, cutsLeft: 2, stallAfter: MiB, stallsLeft: 2 });
+        const file = await clientOf(endpoint, token).upload(await fileFromPath(join(dir, 'faulty.png'), { type: 'image/png' }), { route: 'big' });
+        assert.equal(proxy.cuts, 2, 'connections were cut');
+        assert.equal(proxy.stalls, 2, 'connections stalled');
+        await assertIdentical(file);
+      } finally {
+        await close();
+      }
+    });
+
+    it('part URLs that expired during a pause: storage refuses them, the client signs them again', async () => {
+      const { api, token, close } = await startApi(driver);
+      try {
+        let task: UploadTask | undefined;
+        let paused: Promise<void> | undefined;
+        // One part at a time, the next ones signed ahead of it (the part in flight is signed anew after a
+        // pause). No retries: storage's refusal must be read as one (and answered by signing again),
+        // not taken for a network error.
+        task = clientOf(api.url, token, { partConcurrency: 1, retries: 0 }).upload(await fileFromPath(join(dir, 'faulty.png'), { type: 'image/png' }), {
+          route: 'short',
+          onProgress: ({ loaded }) => {
+            // In the second part: it is cut, and the URLs signed ahead of it outlive their 2 s.
+            if (loaded > 6 * MiB && !paused) {
+              task!.pause();
+              paused = sleep(3000).then(() => task!.resume());
+            }
+          },
+        });
+        const file = await task;
+        assert.ok(paused, 'the upload was paused');
+        await assertIdentical(file);
+      } finally {
+        await close();
+      }
+    });
+
+    it('a POST policy form written out by the client: the file lands byte-identical', async () => {
+      const { api, token, close } = await startApi(driver);
+      try {
+        const small = join(dir, 'form.png');
+        const bytes = makePng({ width: 8, height: 8, minBytes: 3 * MiB });
+        await writeFile(small, bytes);
+        const file = await clientOf(api.url, token).upload(await fileFromPath(small, { type: 'image/png' }), { route: 'form' });
+        assert.equal(file.size, bytes.length);
+        const served = await fetch(file.url);
+        assert.equal(sha256(new Uint8Array(await served.arrayBuffer())), sha256(bytes), 'byte-identical');
+      } finally {
+        await close();
+      }
+    });
+  });
+}

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy for fault tests and measurements: relays connections to a target port and cuts the ones chosen by
  * `cutAfter` once they have relayed that many bytes from the client (mid-request, mid-part), the way a
- * flaky network or a dying load balancer does. Requests are not parsed: signed URLs stay valid, since
+ * flaky network or a dying load balancer does; or, with `stallAfter`, stops relaying them either way
+ * while keeping them open, the way a dead route does. Requests are not parsed: signed URLs stay valid, since
  * the client addressed the proxy itself. It also counts the bytes it relays.
  */
 import { createServer, connect, type Socket } from 'node:net';
@@ -22,6 +23,15 @@ export interface TcpProxy {
   cutAfter: number | undefined;
   /** At most this many more connections are cut (default: unlimited while cutAfter is set). */
   cutsLeft: number;
+  /** Connections stalled so far. */
+  readonly stalls: number;
+  /**
+   * Like cutAfter, but the connection is stalled: it stays open and nothing more passes, either way.
+   * A connection due for both is cut while cuts are left.
+   */
+  stallAfter: number | undefined;
+  /** At most this many more connections are stalled. */
+  stallsLeft: number;
   close(): Promise<void>;
 }
 
@@ -31,7 +41,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let bytesUp = 0;
   let bytesDown = 0;
   let cutAfter: number | undefined;
-  /** Bumped whenever cutAfter is set, so open connections count afresh from then. */
+  let stallAfter: number | undefined;
+  let stalls = 0;
+  /** Bumped whenever cutAfter or stallAfter is set, so open connections count afresh from then. */
   let armed = 0;
   const proxy: TcpProxy = {
     url: '',
@@ -53,6 +65,17 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       armed++;
     },
     cutsLeft: Number.POSITIVE_INFINITY,
+    get stalls() {
+      return stalls;
+    },
+    get stallAfter() {
+      return stallAfter;
+    },
+    set stallAfter(value) {
+      stallAfter = value;
+      armed++;
+    },
+    stallsLeft: Number.POSITIVE_INFINITY,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -69,7 +92,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.on('close', forget);
     let relayed = 0;
     let counting = armed;
+    let stalled = false;
     client.on('data', (chunk: Buffer) => {
+      if (stalled) return;
       if (counting !== armed) [relayed, counting] = [0, armed];
       relayed += chunk.length;
       if (cutAfter !== undefined && proxy.cutsLeft > 0 && relayed > cutAfter) {
@@ -77,6 +102,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         proxy.cutsLeft--;
         client.resetAndDestroy();
         upstream.destroy();
+        return;
+      }
+      if (stallAfter !== undefined && proxy.stallsLeft > 0 && relayed > stallAfter) {
+        stalls++;
+        proxy.stallsLeft--;
+        stalled = true;
+        upstream.unpipe(client);
+        client.pause(); // what the client sends from now on fills the socket buffers, then waits
         return;
       }
       bytesUp += chunk.length;

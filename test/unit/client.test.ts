@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { errorFromApi, errorFromStorage, parseProblem, UpfrontError } from '../../packages/client/src/errors.ts';
-import { buildPostForm } from '../../packages/client/src/transfer.ts';
+import { requestBody } from '../../packages/client/src/fetch-transfer.ts';
+import { fileFromPath } from '../../packages/client/src/node-file.ts';
 
 const s3Error = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>tx0001</RequestId></Error>`;
@@ -92,33 +96,55 @@ describe('API error parsing', () => {
   });
 });
 
-describe('POST policy form', () => {
-  it('keeps the signed fields in order and puts the file last', async () => {
-    const fields = {
-      key: 'staging/alice/2024-01-01-abc.pdf',
-      'Content-Type': 'application/pdf',
-      'x-amz-algorithm': 'AWS4-HMAC-SHA256',
-      'x-amz-credential': 'AKID/20240101/us-east-1/s3/aws4_request',
-      'x-amz-date': '20240101T000000Z',
-      policy: 'eyJleHBpcmF0aW9uIjoi...',
-      'x-amz-signature': 'abc123',
-    };
-    const file = new Blob(['%PDF-1.4 hello'], { type: 'application/pdf' });
-    const form = buildPostForm(fields, file, 'report.pdf');
+describe('POST policy form (Node writes it out itself)', () => {
+  const fields = {
+    key: 'staging/alice/2024-01-01-abc.pdf',
+    'Content-Type': 'application/pdf',
+    'x-amz-algorithm': 'AWS4-HMAC-SHA256',
+    'x-amz-credential': 'AKID/20240101/us-east-1/s3/aws4_request',
+    'x-amz-date': '20240101T000000Z',
+    policy: 'eyJleHBpcmF0aW9uIjoi...',
+    'x-amz-signature': 'abc123',
+  };
+  /** The form as a server reads it, with the multipart parser of Node's fetch. */
+  const parsed = async (file: Blob) => {
+    const { stream, size, headers } = requestBody({ method: 'POST', url: 'http://storage.invalid/', headers: {}, body: file, fields });
+    const bytes = new Uint8Array(await new Response(stream()).arrayBuffer());
+    assert.equal(bytes.length, size, 'the Content-Length it will declare');
+    return { form: await new Response(bytes, { headers }).formData(), text: new TextDecoder().decode(bytes) };
+  };
 
+  it('keeps the signed fields in order and puts the file last, with its name, type and bytes', async () => {
+    const { form, text } = await parsed(new File(['%PDF-1.4 hello'], 'report.pdf', { type: 'application/pdf' }));
     assert.deepEqual([...form.keys()], [...Object.keys(fields), 'file']);
     for (const [name, value] of Object.entries(fields)) assert.equal(form.get(name), value);
     const sent = form.get('file');
     assert.ok(sent instanceof File);
     assert.equal(sent.name, 'report.pdf');
+    assert.equal(sent.type, 'application/pdf');
     assert.equal(await sent.text(), '%PDF-1.4 hello');
+    const positions = Object.keys(fields).map((name) => text.indexOf(`name="${name}"`));
+    assert.deepEqual([...positions].sort((a, b) => a - b), positions);
+    assert.ok(text.indexOf('name="file"') > positions.at(-1)!);
   });
 
-  it('serialises to multipart with the file part after every field', async () => {
-    const form = buildPostForm({ key: 'k', policy: 'p' }, new Blob(['bytes']), 'a.bin');
-    const body = await new Response(form).text();
-    const positions = ['name="key"', 'name="policy"', 'name="file"'].map((marker) => body.indexOf(marker));
-    assert.ok(positions.every((position) => position >= 0), body);
-    assert.deepEqual([...positions].sort((a, b) => a - b), positions);
+  it('names a plain Blob "blob", as FormData does', async () => {
+    const { form } = await parsed(new Blob(['x']));
+    assert.equal((form.get('file') as File).name, 'blob');
+  });
+
+  it('sends a file read by path (which FormData would see as empty), and escapes quotes and line breaks in its name as browsers do', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'upfront-form-'));
+    try {
+      await writeFile(join(dir, 'say "hi"\r\n.bin'), 'bytes from disk');
+      const { form, text } = await parsed(await fileFromPath(join(dir, 'say "hi"\r\n.bin')));
+      const sent = form.get('file') as File;
+      assert.equal(await sent.text(), 'bytes from disk');
+      assert.equal(sent.type, 'application/octet-stream');
+      assert.match(text, /; filename="say %22hi%22%0D%0A\.bin"\r\n/);
+      assert.equal(sent.name, 'say "hi"\r\n.bin', 'a server decodes it back');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,10 +6,10 @@
  * client finds each unfinished upload by the file's fingerprint and sends only the missing parts).
  */
 import { stat } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, UpfrontError, type UploadedFile, type UploadTask } from '@upfront/client';
-import { openFileSource } from './file-source.ts';
+import { fileFromPath } from '@upfront/client/node';
 import { createReporter, type Reporter } from './upload-report.ts';
 import { UsageError } from './usage.ts';
 
@@ -110,12 +110,9 @@ async function uploadOne(
   reporter.started(index);
   let task: UploadTask | undefined;
   try {
-    const { source, fingerprint } = await openFileSource(path, size, contentType);
-    task = client.upload(source, {
+    // Read by path, a MiB at a time, with its real size (Node's fs.openAsBlob misreports 4 GiB and more).
+    task = client.upload(await fileFromPath(path, { type: contentType }), {
       route,
-      filename: basename(path),
-      contentType,
-      fingerprint,
       signal,
       onProgress: ({ loaded }) => reporter.progress(index, loaded),
     });

@@ -2,6 +2,7 @@ import type { ClientContext } from './context.ts';
 import { aborted, apiUnreachable, errorFromApi } from './errors.ts';
 import { limiter } from './limiter.ts';
 import { retrying } from './retry.ts';
+import { globalFetch } from './transfer.ts';
 import type { UploadSource } from './source.ts';
 import type { FilePage, ListFilesOptions, UploadedFile, UploadOptions, UploadRoute, UploadTask } from './types.ts';
 import { startUpload } from './upload.ts';
@@ -45,8 +46,7 @@ export interface UpfrontClient {
 
 export function createClient(options: UpfrontClientOptions): UpfrontClient {
   const endpoint = options.endpoint.replace(/\/+$/, '');
-  // Wrapped so a browser's fetch is never called detached from `window` ("Illegal invocation").
-  const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const fetchImpl = options.fetch ?? globalFetch;
   const settings = {
     partConcurrency: options.partConcurrency ?? 4,
     retries: options.retries ?? 5,

@@ -5,8 +5,9 @@
  */
 const MiB = 1024 * 1024;
 
-export async function fingerprintOf(file: Blob, name: string, sha256: (bytes: Blob) => Promise<string>): Promise<string> {
+/** `sha256` hashes the pieces one after the other, as one run of bytes (a File read by path, node-file.ts, cannot go into a Blob). */
+export async function fingerprintOf(file: Blob, name: string, sha256: (pieces: Blob[]) => Promise<string>): Promise<string> {
   const modified = (file as Partial<File>).lastModified ?? 0;
-  const sample = new Blob([name, '\n', file.slice(0, MiB), file.slice(Math.max(MiB, file.size - MiB))]);
-  return `v1-${file.size}-${modified}-${(await sha256(sample)).slice(0, 32)}`;
+  const pieces = [new Blob([name, '\n']), file.slice(0, MiB), file.slice(Math.max(MiB, file.size - MiB))];
+  return `v1-${file.size}-${modified}-${(await sha256(pieces)).slice(0, 32)}`;
 }

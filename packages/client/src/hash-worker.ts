@@ -39,8 +39,9 @@ async function handle({ type, bytes = new Blob(), name = '' }: HashRequest): Pro
     running.init();
     return hex;
   }
-  return fingerprintOf(bytes, name, async (sample) => {
-    await feed(sample, alone.init());
+  return fingerprintOf(bytes, name, async (pieces) => {
+    alone.init();
+    for (const piece of pieces) await feed(piece, alone);
     return alone.digest('hex');
   });
 }

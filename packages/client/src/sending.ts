@@ -14,7 +14,7 @@ import { delay } from './wait.ts';
 /** A signed request for the body; `again` after a failure (a part is then signed anew). */
 export type Signed = (again: boolean) => Promise<Omit<StorageRequest, 'body'>>;
 
-export async function sendToStorage(ctx: UploadContext, key: number, body: Blob | FormData, size: number, signed: Signed, canResign: boolean): Promise<void> {
+export async function sendToStorage(ctx: UploadContext, key: number, body: Blob, size: number, signed: Signed, canResign: boolean): Promise<void> {
   const { control, settings } = ctx;
   for (let attempt = 0, failed = false, resigned = false; ; failed = true) {
     await control.ready();

@@ -8,7 +8,12 @@ export interface StorageRequest {
   method: 'PUT' | 'POST';
   url: string;
   headers: Record<string, string>;
-  body: Blob | FormData;
+  body: Blob;
+  /**
+   * A POST policy upload: these signed fields go first in a form, then `body` as the field `file` (its
+   * filename there is the File's name, or "blob": storage uses the signed key, not that name).
+   */
+  fields?: Record<string, string>;
 }
 
 export interface TransferOptions {
@@ -20,15 +25,13 @@ export interface TransferOptions {
   onSent(share: number): void;
 }
 
-export type Transfer = (request: StorageRequest, options: TransferOptions) => Promise<void>;
+/**
+ * The runtime's fetch, the default for API and storage requests; wrapped so a browser's fetch is never
+ * called detached from `window` ("Illegal invocation").
+ */
+export const globalFetch: typeof fetch = (input, init) => fetch(input, init);
 
-/** A POST policy form: every signed field in the order given, then the file last (storage ignores fields after it). */
-export function buildPostForm(fields: Record<string, string>, file: Blob, filename: string): FormData {
-  const form = new FormData();
-  for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  form.append('file', file, filename);
-  return form;
-}
+export type Transfer = (request: StorageRequest, options: TransferOptions) => Promise<void>;
 
 /** Calls `onStall` unless kicked again within `ms`. */
 export function watchdog(ms: number, onStall: () => void) {

@@ -12,7 +12,7 @@ import { sendParts } from './multipart.ts';
 import { progressTracker } from './progress.ts';
 import { sendToStorage } from './sending.ts';
 import type { StreamSource, UploadSource } from './source.ts';
-import { buildPostForm, type StorageRequest } from './transfer.ts';
+import type { StorageRequest } from './transfer.ts';
 import type { UploadedFile, UploadOptions, UploadTask } from './types.ts';
 
 /**
@@ -78,7 +78,7 @@ async function upload(ctx: ClientContext, source: UploadSource, options: UploadO
     } else {
       // A stream the server wants in one request is gathered first (such files are small, below the route's multipart threshold).
       const file = blob ?? (await gather(source as StreamSource));
-      const [sha256] = await Promise.all([early?.[1] ?? (hasher && wholeDigests(hasher, file).then((digests) => digests[1])), sendWhole(context, upload, file, name)]);
+      const [sha256] = await Promise.all([early?.[1] ?? (hasher && wholeDigests(hasher, file).then((digests) => digests[1])), sendWhole(context, upload, file)]);
       declared = sha256 ? { sha256 } : undefined;
     }
     return await ctx.api<UploadedFile>('POST', `${path}/complete`, declared, control.signal);
@@ -99,7 +99,7 @@ async function gather(source: StreamSource): Promise<Blob> {
 }
 
 /** A signed PUT with exact headers, or a POST policy form (the server sends one of them). */
-function sendWhole(ctx: UploadContext, { put, post }: CreatedUpload, file: Blob, name: string): Promise<void> {
+function sendWhole(ctx: UploadContext, { put, post }: CreatedUpload, file: Blob): Promise<void> {
   const request: Omit<StorageRequest, 'body'> = put ?? { ...post!, headers: {} };
-  return sendToStorage(ctx, 0, post ? buildPostForm(post.fields, file, name) : file, file.size, async () => request, false);
+  return sendToStorage(ctx, 0, file, file.size, async () => request, false);
 }

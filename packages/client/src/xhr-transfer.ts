@@ -2,7 +2,7 @@
 import { aborted, errorFromStorage, storageUnreachable, type UpfrontError } from './errors.ts';
 import { watchdog, type Transfer } from './transfer.ts';
 
-export const transfer: Transfer = ({ method, url, headers, body }, { signal, stallTimeout, onSent }) => {
+export const transfer: Transfer = ({ method, url, headers, body, fields }, { signal, stallTimeout, onSent }) => {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     const abort = () => xhr.abort();
@@ -29,6 +29,11 @@ export const transfer: Transfer = ({ method, url, headers, body }, { signal, sta
     xhr.onabort = () => settle(signal.aborted ? aborted() : storageUnreachable());
     signal.addEventListener('abort', abort, { once: true });
     watch.kick();
-    xhr.send(body);
+    if (!fields) return xhr.send(body);
+    // Every signed field in the order given, then the file last (storage ignores fields after it).
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    form.append('file', body);
+    xhr.send(form);
   });
 };
