@@ -80,15 +80,15 @@ process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
     );
     await writeFile(
       join(project, 'upload.js'),
-      `import { openAsBlob } from 'node:fs';
-import { createClient } from '@upfront/client';
+      `import { createClient } from '@upfront/client';
+import { fileFromPath } from '@upfront/client/node';
 
 const endpoint = process.argv[2];
 const { token } = await (await fetch(endpoint + '/v1/dev/token', {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'alice' }),
 })).json();
 const upfront = createClient({ endpoint, token });
-const file = await upfront.upload(await openAsBlob('picture.png', { type: 'image/png' }), { route: 'image', filename: 'picture.png' });
+const file = await upfront.upload(await fileFromPath('picture.png', { type: 'image/png' }), { route: 'image' });
 console.log(JSON.stringify(file));
 `,
     );
