@@ -11,6 +11,7 @@ Commands:
   dev      Run everything locally: API, disk storage, SQLite, dev sign-in and the web page
   serve    Run the API (production config: upfront.config.json + environment)
   upload   Upload files through an Upfront API: upfront upload <files…> --route <name>
+  setup    Provision the S3 buckets the configuration describes (CORS, lifecycle, policies, versioning)
 
 Options of dev and serve:
   --port <n>      Port to listen on (default: $PORT or 3000)
@@ -32,6 +33,12 @@ Options of upload:
   Ctrl-C pauses; running the same command again resumes where it stopped.
   Exit codes: 0 all uploaded, 1 some failed, 2 usage error, 130 paused by Ctrl-C.
 
+Options of setup (reads upfront.config.json and the S3_* environment, like serve):
+  --dry-run             Print the plan, change nothing
+  --json                Print the plan (and whether it was applied) as JSON
+  Uses S3_ADMIN_ACCESS_KEY_ID / S3_ADMIN_SECRET_ACCESS_KEY instead of the API's credential when set.
+  Exit codes: 0 done (or nothing to change), 1 storage refused a change, 2 usage error.
+
   -h, --help      Show this help
 `;
 
@@ -48,6 +55,11 @@ async function main(): Promise<void> {
   if (command === 'dev' || command === 'serve') {
     const { runServer } = await import('./run-server.ts');
     return runServer(command, args);
+  }
+  if (command === 'setup') {
+    const { runSetup } = await import('./setup.ts');
+    process.exitCode = await runSetup(args);
+    return;
   }
   if (command === 'upload') {
     const { runUpload } = await import('./upload.ts');

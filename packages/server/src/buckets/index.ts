@@ -1,0 +1,4 @@
+/** `@upfront/server/buckets`: provisioning the buckets (`upfront setup`). */
+export { setupBuckets, SetupError, type SetupOptions, type SetupResult } from './setup.ts';
+export type { Change, Setting } from './plan.ts';
+export { bucketSpecs, DEFAULT_BUCKET_SETTINGS, SIGNED_UPLOAD_HEADERS, type BucketSettings, type BucketSpec } from './spec.ts';

@@ -1,0 +1,90 @@
+/**
+ * The changes that make a bucket match its spec: a pure comparison of spec.ts's BucketSpec with the
+ * state state.ts read, so the same plan serves `upfront setup` (which applies it) and `--dry-run`.
+ */
+import type { BucketState } from './state.ts';
+import type { BucketRole, BucketSpec, CorsRule, LifecycleRule, PolicyDocument } from './spec.ts';
+
+export type Setting = 'bucket' | 'acl' | 'policy' | 'cors' | 'lifecycle' | 'versioning';
+
+export interface Change {
+  bucket: string;
+  role: BucketRole;
+  setting: Setting;
+  /** What the change does, for people. */
+  summary: string;
+}
+
+export function planBucket(spec: BucketSpec, state: BucketState): Change[] {
+  const changes: Change[] = [];
+  const change = (setting: Setting, summary: string) => changes.push({ bucket: spec.name, role: spec.role, setting, summary });
+  if (!state.exists) change('bucket', 'create the bucket');
+  if (state.publicAcl) change('acl', 'make the ACL private (it grants access to everyone)');
+  if (!samePolicy(spec.policy, state.policy)) {
+    change('policy', spec.policy ? `set the bucket policy: ${describePolicy(spec.policy)}` : `remove the bucket policy (${describePolicy(state.policy!)})`);
+  }
+  if (spec.cors && !sameCors(spec.cors, state.cors)) change('cors', `set CORS: ${spec.cors.map(describeCors).join('; ')}`);
+  if (!sameRules(spec.lifecycle, ownRules(state.lifecycle))) change('lifecycle', `set lifecycle: ${spec.lifecycle.map(describeRule).join('; ')}`);
+  if (spec.versioning && state.versioning !== 'Enabled') change('versioning', 'turn versioning on (replaced and deleted files can be restored)');
+  return changes;
+}
+
+/** The lifecycle rules Upfront owns. */
+export const ownRules = (rules: LifecycleRule[]) => rules.filter((rule) => rule.id.startsWith('upfront-'));
+
+const sorted = (values: string[], lower = false) => [...new Set(values.map((value) => (lower ? value.toLowerCase() : value)))].sort();
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function sameCors(want: CorsRule[], have: CorsRule[]): boolean {
+  const canonical = (rules: CorsRule[]) =>
+    rules
+      .map((rule) => ({
+        origins: sorted(rule.allowedOrigins),
+        methods: sorted(rule.allowedMethods.map((method) => method.toUpperCase())),
+        headers: sorted(rule.allowedHeaders, true),
+        expose: sorted(rule.exposeHeaders, true),
+        maxAge: rule.maxAgeSeconds,
+      }))
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return same(canonical(want), canonical(have));
+}
+
+function sameRules(want: LifecycleRule[], have: LifecycleRule[]): boolean {
+  const canonical = (rules: LifecycleRule[]) =>
+    rules.map(({ id, prefix, expirationDays, abortIncompleteDays }) => ({ id, prefix, expirationDays, abortIncompleteDays })).sort((a, b) => a.id.localeCompare(b.id));
+  return same(canonical(want), canonical(have));
+}
+
+function samePolicy(want: PolicyDocument | null, have: PolicyDocument | null): boolean {
+  if (!want || !have) return want === have;
+  // Stores write a policy back in their own shape: a lone value for a one-item list, {"AWS": "*"} for "*".
+  const list = (value: string | string[] | undefined) => sorted([value ?? []].flat());
+  const principal = (value: unknown) => (value === '*' || same(value, { AWS: '*' }) || same(value, { AWS: ['*'] }) ? '*' : value);
+  const canonical = (policy: PolicyDocument) =>
+    policy.Statement.map((statement) => ({
+      sid: statement.Sid ?? '',
+      effect: statement.Effect,
+      principal: principal(statement.Principal),
+      action: list(statement.Action),
+      resource: list(statement.Resource),
+    })).sort((a, b) => a.sid.localeCompare(b.sid));
+  return same(canonical(want), canonical(have));
+}
+
+function describePolicy(policy: PolicyDocument): string {
+  return policy.Statement.map(
+    (statement) => `${statement.Effect === 'Allow' ? 'allow' : 'deny'} ${statement.Principal === '*' ? 'anyone' : JSON.stringify(statement.Principal)} ${[statement.Action].flat().join(', ')} on ${[statement.Resource].flat().join(', ')}`,
+  ).join('; ');
+}
+
+function describeCors(rule: CorsRule): string {
+  return `${rule.allowedMethods.join(', ')} from ${rule.allowedOrigins.join(', ')}${rule.allowedHeaders.length ? ` with ${rule.allowedHeaders.join(', ')}` : ''}, exposing ${rule.exposeHeaders.join(', ')}`;
+}
+
+function describeRule(rule: LifecycleRule): string {
+  const where = rule.prefix ? ` under ${rule.prefix}` : '';
+  if (rule.expirationDays !== undefined) return `expire objects${where} after ${days(rule.expirationDays)}`;
+  return `abort multipart uploads${where} unfinished after ${days(rule.abortIncompleteDays!)}`;
+}
+
+const days = (n: number) => (n === 1 ? '1 day' : `${n} days`);

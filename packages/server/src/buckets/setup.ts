@@ -1,0 +1,143 @@
+/**
+ * `upfront setup`: reads each bucket, plans the changes that make it match the configuration
+ * (plan.ts), and applies them unless it is a dry run. Idempotent: a second run plans nothing. It uses
+ * the API's S3 settings, or an admin credential when one is given, so the API's own can stay narrow.
+ */
+import {
+  CreateBucketCommand,
+  DeleteBucketPolicyCommand,
+  PutBucketAclCommand,
+  PutBucketCorsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  type LifecycleRule as S3LifecycleRule,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { S3DriverConfig } from '../storage/s3-config.ts';
+import { createS3Client } from '../storage/s3-driver.ts';
+import { planBucket, type Change } from './plan.ts';
+import { bucketSpecs, type BucketSettings, type BucketSpec } from './spec.ts';
+import { readBucket, type BucketState } from './state.ts';
+
+export interface SetupOptions {
+  /** Plan only. */
+  dryRun?: boolean;
+  /** Credentials allowed to configure buckets; default the API's own. */
+  admin?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface SetupResult {
+  endpoint: string;
+  changes: Change[];
+  /** Whether the changes were made (false for a dry run, or when there were none). */
+  applied: boolean;
+  /** What setup cannot fix but should be known. */
+  warnings: string[];
+}
+
+export async function setupBuckets(config: S3DriverConfig, settings: BucketSettings, options: SetupOptions = {}): Promise<SetupResult> {
+  const s3 = createS3Client(options.admin ? { ...config, ...options.admin, sessionToken: undefined } : config);
+  try {
+    const specs = bucketSpecs(config, settings);
+    const states = await Promise.all(
+      specs.map((spec) =>
+        readBucket(s3, spec.name).catch((error: unknown) => {
+          throw new SetupError(`${spec.name}: could not read its settings from ${config.endpoint}`, [], error);
+        }),
+      ),
+    );
+    const plans = specs.map((spec, index) => ({ spec, state: states[index]!, changes: planBucket(spec, states[index]!) }));
+    const changes = plans.flatMap((plan) => plan.changes);
+    const warnings = settings.origins.length === 0 ? ['No browser origins are configured (CORS_ORIGINS): staging gets no CORS rules, so browsers cannot upload.'] : [];
+    if (options.dryRun || changes.length === 0) return { endpoint: config.endpoint, changes, applied: false, warnings };
+    const done: Change[] = [];
+    for (const { spec, state, changes } of plans) {
+      for (const change of changes) {
+        try {
+          await apply(s3, config, spec, state, change);
+        } catch (error) {
+          throw new SetupError(`${change.bucket}: could not ${change.summary}`, done, error, change);
+        }
+        done.push(change);
+      }
+    }
+    return { endpoint: config.endpoint, changes, applied: true, warnings };
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** Storage refused (or could not answer) a read or a change; the changes in `done` were made. */
+export class SetupError extends Error {
+  override name = 'SetupError';
+  constructor(
+    what: string,
+    readonly done: Change[],
+    cause: unknown,
+    readonly change?: Change,
+  ) {
+    const { name = 'Error', message = String(cause), code, $metadata } = cause as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+    // HEAD answers carry no body: a refusal then reads as an unknown error with status 403.
+    const reason = $metadata?.httpStatusCode === 403 && name === 'Unknown' ? 'Forbidden' : (code ?? name);
+    super(`${what}: ${reason}${reason === 'Forbidden' ? '' : `: ${message}`}.${HINTS[reason] ?? ''}`, { cause });
+  }
+}
+
+const HINTS: Record<string, string> = {
+  Forbidden: ' Storage refused the credential: check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or the admin ones), and that they may read bucket settings.',
+  AccessDenied: ' The credential may not configure buckets: give setup an admin one (S3_ADMIN_ACCESS_KEY_ID, S3_ADMIN_SECRET_ACCESS_KEY).',
+  InvalidAccessKeyId: ' Check S3_ACCESS_KEY_ID (or S3_ADMIN_ACCESS_KEY_ID).',
+  SignatureDoesNotMatch: ' Check S3_SECRET_ACCESS_KEY (or S3_ADMIN_SECRET_ACCESS_KEY).',
+  ECONNREFUSED: ' Nothing answers there: check S3_ENDPOINT, and that the store is running.',
+};
+
+async function apply(s3: S3Client, config: S3DriverConfig, spec: BucketSpec, state: BucketState, change: Change): Promise<void> {
+  const Bucket = spec.name;
+  switch (change.setting) {
+    case 'bucket':
+      return void (await s3.send(new CreateBucketCommand({ Bucket, ...locationOf(config) })));
+    case 'acl':
+      return void (await s3.send(new PutBucketAclCommand({ Bucket, ACL: 'private' })));
+    case 'policy':
+      if (!spec.policy) return void (await s3.send(new DeleteBucketPolicyCommand({ Bucket })));
+      return void (await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(spec.policy) })));
+    case 'cors':
+      return void (await s3.send(
+        new PutBucketCorsCommand({
+          Bucket,
+          CORSConfiguration: {
+            CORSRules: spec.cors!.map((rule) => ({
+              AllowedOrigins: rule.allowedOrigins,
+              AllowedMethods: rule.allowedMethods,
+              AllowedHeaders: rule.allowedHeaders,
+              ExposeHeaders: rule.exposeHeaders,
+              MaxAgeSeconds: rule.maxAgeSeconds,
+            })),
+          },
+        }),
+      ));
+    case 'lifecycle': {
+      // Upfront's rules replace its old ones; every other rule stays as it was.
+      const others = state.lifecycleRules.filter((rule) => !rule.ID?.startsWith('upfront-'));
+      const ours = spec.lifecycle.map(
+        (rule): S3LifecycleRule => ({
+          ID: rule.id,
+          Status: 'Enabled',
+          Filter: { Prefix: rule.prefix },
+          ...(rule.expirationDays !== undefined && { Expiration: { Days: rule.expirationDays } }),
+          ...(rule.abortIncompleteDays !== undefined && { AbortIncompleteMultipartUpload: { DaysAfterInitiation: rule.abortIncompleteDays } }),
+        }),
+      );
+      return void (await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [...others, ...ours] } })));
+    }
+    case 'versioning':
+      return void (await s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } })));
+  }
+}
+
+/** AWS wants the region named when a bucket is created outside us-east-1; other stores take their default. */
+function locationOf({ endpoint, region }: S3DriverConfig) {
+  const aws = new URL(endpoint).hostname.endsWith('.amazonaws.com');
+  return aws && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {};
+}
