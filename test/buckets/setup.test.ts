@@ -7,29 +7,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  DeleteBucketCorsCommand,
-  DeleteBucketLifecycleCommand,
-  DeleteBucketPolicyCommand,
   GetBucketCorsCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
   GetBucketVersioningCommand,
   HeadBucketCommand,
-  PutBucketAclCommand,
-  PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
-  PutBucketPolicyCommand,
-  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DEFAULT_BUCKET_SETTINGS, setupBuckets, type BucketSettings } from '../../packages/server/src/buckets/index.ts';
 import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
-import { freshBuckets, removeBuckets } from '../support/buckets.ts';
+import { breakages, freshBuckets, removeBuckets } from '../support/buckets.ts';
 import { rgwConfig } from '../support/rgw-env.ts';
 
-const ORIGIN = 'http://app.example.test';
+import { ORIGIN } from '../support/buckets.ts';
+
 const settings: BucketSettings = { origins: [ORIGIN, 'http://localhost:*'], ...DEFAULT_BUCKET_SETTINGS };
 
 describe('upfront setup (Ceph RGW)', () => {
@@ -110,41 +104,9 @@ describe('upfront setup (Ceph RGW)', () => {
     assert.equal((await preflight(buckets.public, ORIGIN, 'PUT')).status, 403, 'public takes no uploads from browsers');
   });
 
-  const breakages: [what: string, planned: string, damage: () => Promise<unknown>][] = [
-    ['staging without CORS', 'staging cors', () => s3.send(new DeleteBucketCorsCommand({ Bucket: buckets.staging }))],
-    [
-      'staging CORS that hides the ETag',
-      'staging cors',
-      () =>
-        s3.send(
-          new PutBucketCorsCommand({
-            Bucket: buckets.staging,
-            CORSConfiguration: { CORSRules: [{ AllowedOrigins: [ORIGIN], AllowedMethods: ['PUT', 'POST', 'GET', 'HEAD', 'DELETE'], AllowedHeaders: ['content-type', 'content-md5'] }] },
-          }),
-        ),
-    ],
-    ['staging without lifecycle rules', 'staging lifecycle', () => s3.send(new DeleteBucketLifecycleCommand({ Bucket: buckets.staging }))],
-    ['public versioning suspended', 'public versioning', () => s3.send(new PutBucketVersioningCommand({ Bucket: buckets.public, VersioningConfiguration: { Status: 'Suspended' } }))],
-    ['public without its read policy', 'public policy', () => s3.send(new DeleteBucketPolicyCommand({ Bucket: buckets.public }))],
-    [
-      'staging readable by anyone (a policy)',
-      'staging policy',
-      () =>
-        s3.send(
-          new PutBucketPolicyCommand({
-            Bucket: buckets.staging,
-            Policy: JSON.stringify({
-              Version: '2012-10-17',
-              Statement: [{ Sid: 'Oops', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${buckets.staging}/*`] }],
-            }),
-          }),
-        ),
-    ],
-    ['private readable by anyone (an ACL)', 'private acl', () => s3.send(new PutBucketAclCommand({ Bucket: buckets.private, ACL: 'public-read' }))],
-  ];
-  for (const [what, expected, damage] of breakages) {
+  for (const { what, setting: expected, damage } of breakages) {
     it(`repairs ${what}`, async () => {
-      await damage();
+      await damage(s3, buckets);
       assert.deepEqual(await planned(), [expected]);
       const repaired = await setupBuckets(config, settings);
       assert.deepEqual(repaired.changes.map((change) => `${change.role} ${change.setting}`), [expected]);

@@ -1,6 +1,18 @@
-/** Test buckets of their own on RGW: fresh names, and their removal with every object version. */
+/** Test buckets of their own on RGW: fresh names, settings broken on purpose, and removal with every object version. */
 import { randomUUID } from 'node:crypto';
-import { DeleteBucketCommand, DeleteObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteBucketCommand,
+  DeleteBucketCorsCommand,
+  DeleteBucketLifecycleCommand,
+  DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketAclCommand,
+  PutBucketCorsCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 
 /** Staging, public and private bucket names no other test uses. */
 export function freshBuckets(prefix: string): { staging: string; public: string; private: string } {
@@ -18,3 +30,72 @@ export async function removeBuckets(s3: S3Client, buckets: string[]): Promise<vo
     await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
   }
 }
+
+/** The browser origin the bucket tests configure. */
+export const ORIGIN = 'http://app.example.test';
+
+type Buckets = ReturnType<typeof freshBuckets>;
+
+/**
+ * Settings broken one at a time, the way people break them by hand: `setting` is what `upfront setup`
+ * plans to put back (`role setting`); `doctor` names what doctor reports failing.
+ */
+export const breakages: { what: string; setting: string; doctor: string[]; damage: (s3: S3Client, buckets: Buckets) => Promise<unknown> }[] = [
+  {
+    what: 'staging without CORS',
+    setting: 'staging cors',
+    doctor: ['staging cors', `cors ${ORIGIN}`, 'cors ETag'],
+    damage: (s3, buckets) => s3.send(new DeleteBucketCorsCommand({ Bucket: buckets.staging })),
+  },
+  {
+    what: 'staging CORS that hides the ETag',
+    setting: 'staging cors',
+    doctor: ['staging cors', 'cors ETag'],
+    damage: (s3, buckets) =>
+      s3.send(
+        new PutBucketCorsCommand({
+          Bucket: buckets.staging,
+          CORSConfiguration: { CORSRules: [{ AllowedOrigins: [ORIGIN], AllowedMethods: ['PUT', 'POST', 'GET', 'HEAD', 'DELETE'], AllowedHeaders: ['content-type', 'content-md5'] }] },
+        }),
+      ),
+  },
+  {
+    what: 'staging without lifecycle rules',
+    setting: 'staging lifecycle',
+    doctor: ['staging lifecycle'],
+    damage: (s3, buckets) => s3.send(new DeleteBucketLifecycleCommand({ Bucket: buckets.staging })),
+  },
+  {
+    what: 'public versioning suspended',
+    setting: 'public versioning',
+    doctor: ['public versioning'],
+    damage: (s3, buckets) => s3.send(new PutBucketVersioningCommand({ Bucket: buckets.public, VersioningConfiguration: { Status: 'Suspended' } })),
+  },
+  {
+    what: 'public without its read policy',
+    setting: 'public policy',
+    doctor: ['public policy', 'anonymous public'],
+    damage: (s3, buckets) => s3.send(new DeleteBucketPolicyCommand({ Bucket: buckets.public })),
+  },
+  {
+    what: 'staging readable by anyone (a policy)',
+    setting: 'staging policy',
+    doctor: ['staging policy', 'anonymous staging'],
+    damage: (s3, buckets) =>
+      s3.send(
+        new PutBucketPolicyCommand({
+          Bucket: buckets.staging,
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Sid: 'Oops', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${buckets.staging}/*`] }],
+          }),
+        }),
+      ),
+  },
+  {
+    what: 'private listable by anyone (a public-read ACL)',
+    setting: 'private acl',
+    doctor: ['private acl', 'anonymous list private'],
+    damage: (s3, buckets) => s3.send(new PutBucketAclCommand({ Bucket: buckets.private, ACL: 'public-read' })),
+  },
+];

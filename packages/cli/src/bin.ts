@@ -12,6 +12,7 @@ Commands:
   serve    Run the API (production config: upfront.config.json + environment)
   upload   Upload files through an Upfront API: upfront upload <files…> --route <name>
   setup    Provision the S3 buckets the configuration describes (CORS, lifecycle, policies, versioning)
+  doctor   Check the live storage setup (endpoint, clock, credential, buckets, CORS, uploads, anonymous reads)
 
 Options of dev and serve:
   --port <n>      Port to listen on (default: $PORT or 3000)
@@ -39,6 +40,10 @@ Options of setup (reads upfront.config.json and the S3_* environment, like serve
   Uses S3_ADMIN_ACCESS_KEY_ID / S3_ADMIN_SECRET_ACCESS_KEY instead of the API's credential when set.
   Exit codes: 0 done (or nothing to change), 1 storage refused a change, 2 usage error.
 
+Options of doctor (same configuration as setup):
+  --json                Print the findings as JSON
+  Exit codes: 0 nothing fails (warnings allowed), 1 something fails, 2 usage error.
+
   -h, --help      Show this help
 `;
 
@@ -59,6 +64,11 @@ async function main(): Promise<void> {
   if (command === 'setup') {
     const { runSetup } = await import('./setup.ts');
     process.exitCode = await runSetup(args);
+    return;
+  }
+  if (command === 'doctor') {
+    const { runDoctor } = await import('./doctor.ts');
+    process.exitCode = await runDoctor(args);
     return;
   }
   if (command === 'upload') {

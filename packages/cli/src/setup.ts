@@ -16,14 +16,13 @@ export async function runSetup(args: string[]): Promise<number> {
   if (config.storage.driver !== 's3') {
     throw new UsageError('setup provisions S3-compatible buckets: set STORAGE_DRIVER=s3 and the S3_* variables (the disk driver needs no setup)');
   }
-  const [ADMIN_KEY, ADMIN_SECRET] = [process.env.S3_ADMIN_ACCESS_KEY_ID, process.env.S3_ADMIN_SECRET_ACCESS_KEY];
-  if (Boolean(ADMIN_KEY) !== Boolean(ADMIN_SECRET)) throw new UsageError('set both S3_ADMIN_ACCESS_KEY_ID and S3_ADMIN_SECRET_ACCESS_KEY, or neither');
+  const admin = adminCredential();
   const settings = { origins: config.corsOrigins, ...DEFAULT_BUCKET_SETTINGS };
   let result: SetupResult;
   try {
     result = await setupBuckets(config.storage, settings, {
       dryRun: values['dry-run'],
-      ...(ADMIN_KEY && ADMIN_SECRET && { admin: { accessKeyId: ADMIN_KEY, secretAccessKey: ADMIN_SECRET } }),
+      ...(admin && { admin }),
     });
   } catch (error) {
     if (!(error instanceof SetupError)) throw error;
@@ -46,6 +45,13 @@ export async function runSetup(args: string[]): Promise<number> {
   console.log(`Plan for ${result.endpoint}:\n${describe(result.changes)}`);
   console.log(result.applied ? `Applied ${count(result.changes.length)}.` : `Dry run: ${count(result.changes.length)} planned, none made.`);
   return 0;
+}
+
+/** S3_ADMIN_ACCESS_KEY_ID and S3_ADMIN_SECRET_ACCESS_KEY, when both are set. */
+export function adminCredential(): { accessKeyId: string; secretAccessKey: string } | undefined {
+  const [accessKeyId, secretAccessKey] = [process.env.S3_ADMIN_ACCESS_KEY_ID, process.env.S3_ADMIN_SECRET_ACCESS_KEY];
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) throw new UsageError('set both S3_ADMIN_ACCESS_KEY_ID and S3_ADMIN_SECRET_ACCESS_KEY, or neither');
+  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
 }
 
 const count = (n: number) => (n === 1 ? '1 change' : `${n} changes`);

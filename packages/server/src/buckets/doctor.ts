@@ -1,0 +1,160 @@
+/**
+ * `upfront doctor`: checks the live setup the way the API and browsers will use it, with the API's own
+ * credential: the endpoint answers, the clocks agree, the credential works, the buckets are configured
+ * (setup's plan: anything it would change is a finding), each origin's CORS preflight passes for every
+ * method the clients send and ETag is exposed, a presigned PUT and a POST policy upload round-trip,
+ * and anonymous reads reach public files and nothing else (no bucket can be listed anonymously). Each finding is ok, warn or fail, with the fix.
+ */
+import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import type { S3DriverConfig } from '../storage/s3-config.ts';
+import { createS3Client, createS3Driver } from '../storage/s3-driver.ts';
+import { setupBuckets, SetupError, type SetupOptions } from './setup.ts';
+import type { BucketSettings } from './spec.ts';
+
+export type Status = 'ok' | 'warn' | 'fail';
+
+export interface Finding {
+  check: string;
+  status: Status;
+  detail: string;
+  /** What to do about a warn or fail. */
+  fix?: string;
+}
+
+const SETUP = 'run `upfront setup`';
+/** Clock difference that is worth a warning, and the one past which storage refuses signatures (SigV4: 15 min). */
+const SKEW_WARN = 60_000;
+const SKEW_FAIL = 15 * 60_000;
+
+export async function diagnose(config: S3DriverConfig, settings: BucketSettings, options: Pick<SetupOptions, 'admin'> = {}): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const found = (check: string, status: Status, detail: string, fix?: string) => findings.push({ check, status, detail, ...(fix && status !== 'ok' && { fix }) });
+
+  let answer: Response;
+  try {
+    answer = await fetch(config.endpoint, { signal: AbortSignal.timeout(5000) });
+    await answer.arrayBuffer();
+  } catch (error) {
+    found('endpoint', 'fail', `${config.endpoint} does not answer (${(error as Error).cause ?? (error as Error).message})`, 'check S3_ENDPOINT, and that the store is running and reachable from here');
+    return findings;
+  }
+  found('endpoint', 'ok', `${config.endpoint} answers`);
+  const skew = Date.parse(answer.headers.get('date') ?? '') - Date.now();
+  if (Number.isNaN(skew)) found('clock', 'warn', 'the store sent no Date header: its clock cannot be compared', 'none needed unless signatures are refused as expired');
+  else {
+    const status = Math.abs(skew) > SKEW_FAIL ? 'fail' : Math.abs(skew) > SKEW_WARN ? 'warn' : 'ok';
+    found('clock', status, `the store's clock is ${Math.round(Math.abs(skew) / 1000)} s ${skew >= 0 ? 'ahead of' : 'behind'} this machine's`, 'sync the clocks (NTP): storage refuses signatures more than 15 minutes off');
+  }
+
+  const s3 = createS3Client(config);
+  try {
+    const refused = await s3.send(new HeadBucketCommand({ Bucket: config.buckets.staging })).then(
+      () => undefined,
+      (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode ?? 0,
+    );
+    if (refused === 403) {
+      found('credentials', 'fail', 'storage refuses the API\'s credential', 'check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, and that they may use the staging bucket');
+      return findings;
+    }
+    found('credentials', 'ok', 'the API\'s credential is accepted');
+
+    try {
+      const { changes } = await setupBuckets(config, settings, { ...options, dryRun: true });
+      for (const change of changes) found(`${change.role} ${change.setting}`, 'fail', `${change.bucket} needs: ${change.summary}`, SETUP);
+      if (changes.length === 0) found('buckets', 'ok', 'the three buckets exist and match the configuration');
+      if (changes.some((change) => change.setting === 'bucket')) return findings;
+    } catch (error) {
+      if (!(error instanceof SetupError)) throw error;
+      found('buckets', 'warn', `the bucket settings could not be read: ${error.message}`, 'run doctor with S3_ADMIN_ACCESS_KEY_ID/S3_ADMIN_SECRET_ACCESS_KEY set, or grant reading them');
+    }
+
+    for (const origin of settings.origins) await checkCors(config, origin, found);
+    await roundTrips(config, settings, s3, found);
+  } finally {
+    s3.destroy();
+  }
+  return findings;
+}
+
+type Found = (check: string, status: Status, detail: string, fix?: string) => void;
+
+/** A concrete origin for a pattern: `http://localhost:*` is tried as port 3000. */
+const sampleOrigin = (origin: string) => origin.replace('*', origin.endsWith(':*') ? '3000' : 'app');
+
+async function checkCors(config: S3DriverConfig, pattern: string, found: Found): Promise<void> {
+  const origin = sampleOrigin(pattern);
+  const refused: string[] = [];
+  for (const [method, headers] of [['PUT', 'content-type,content-md5'], ['POST', ''], ['GET', ''], ['HEAD', ''], ['DELETE', '']] as const) {
+    const answer = await fetch(`${bucketUrl(config, config.buckets.staging)}/upfront-doctor-probe`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': method, ...(headers && { 'access-control-request-headers': headers }) },
+    });
+    await answer.arrayBuffer();
+    if (answer.status >= 300 || answer.headers.get('access-control-allow-origin') === null) refused.push(`${method} (${answer.status})`);
+  }
+  if (refused.length > 0) found(`cors ${pattern}`, 'fail', `staging refuses preflights from ${origin} for ${refused.join(', ')}: browsers there cannot upload`, SETUP);
+  else found(`cors ${pattern}`, 'ok', `preflights from ${origin} pass for PUT, POST, GET, HEAD, DELETE`);
+}
+
+function bucketUrl(config: S3DriverConfig, bucket: string): string {
+  const url = new URL(config.endpoint);
+  if (config.forcePathStyle) return `${url.origin}/${bucket}`;
+  return `${url.protocol}//${bucket}.${url.host}`;
+}
+
+/** Writes probe objects the way uploads are written, reads them the way anyone could, and removes them. */
+async function roundTrips(config: S3DriverConfig, settings: BucketSettings, s3: S3Client, found: Found): Promise<void> {
+  const driver = createS3Driver(config);
+  const key = `upfront-doctor/${randomUUID()}.txt`;
+  const body = 'upfront doctor probe';
+  const origin = settings.origins[0] && sampleOrigin(settings.origins[0]);
+
+  const put = await driver.presignPut({ key, contentType: 'text/plain', contentLength: body.length, expiresIn: 60 });
+  const sent = await fetch(put.url, { method: 'PUT', headers: { ...put.headers, ...(origin && { origin }) }, body });
+  const sentText = await sent.text();
+  if (!sent.ok) found('presigned PUT', 'fail', `storage refused a presigned PUT: ${sent.status} ${sentText.slice(0, 200)}`, 'check the credential may s3:PutObject into staging, and the clock');
+  else {
+    const stored = await driver.head('staging', key);
+    found('presigned PUT', stored?.size === body.length ? 'ok' : 'fail', stored ? 'a presigned PUT wrote the probe, read back with its size' : 'the PUT succeeded but the probe cannot be read back', 'check the credential may s3:GetObject in staging');
+    if (origin) {
+      const exposed = (sent.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+      found('cors ETag', exposed.includes('etag') ? 'ok' : 'fail', exposed.includes('etag') ? 'ETag is exposed to browsers' : 'ETag is not exposed to browsers: multipart uploads from a page cannot read part ETags', SETUP);
+    }
+    await driver.delete('staging', key);
+  }
+
+  const post = await driver.presignPost({ key, contentType: 'text/plain', maxSize: 1024, expiresIn: 60 });
+  const form = new FormData();
+  for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
+  form.append('file', new Blob([body], { type: 'text/plain' }));
+  const posted = await fetch(post.url, { method: 'POST', body: form });
+  const postedText = await posted.text();
+  found('POST policy', posted.ok ? 'ok' : 'warn', posted.ok ? 'a POST policy form wrote the probe' : `storage refused a POST policy form (${posted.status} ${postedText.slice(0, 200)}): routes with strategy "post" cannot work`, 'use strategy "put" or "auto" on such a store');
+  if (posted.ok) await driver.delete('staging', key);
+
+  for (const [role, bucket, readable] of [
+    ['public', config.buckets.public, true],
+    ['staging', config.buckets.staging, false],
+    ['private', config.buckets.private, false],
+  ] as const) {
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' }));
+    try {
+      const read = await fetch(`${bucketUrl(config, bucket)}/${key}`);
+      await read.arrayBuffer();
+      const ok = readable ? read.status === 200 : read.status === 403 || read.status === 401;
+      const detail = readable
+        ? ok ? 'anyone can read public files' : `an anonymous GET of a public file answered ${read.status}: public URLs do not work`
+        : ok ? `${role} refuses anonymous reads` : `an anonymous GET of a ${role} file answered ${read.status}: anyone can read ${role} files`;
+      found(`anonymous ${role}`, ok ? 'ok' : 'fail', detail, SETUP);
+      // Listing is refused everywhere, public included: anyone may read a file whose URL they have, not find the others.
+      const list = await fetch(`${bucketUrl(config, bucket)}/`);
+      await list.arrayBuffer();
+      const listed = list.status === 200;
+      found(`anonymous list ${role}`, listed ? 'fail' : 'ok', listed ? `anyone can list the ${role} bucket's files` : `${role} refuses anonymous listing`, SETUP);
+    } finally {
+      // Versioned buckets keep a deleted object as a version: delete exactly the probe's.
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(VersionId && { VersionId }) }));
+    }
+  }
+}
