@@ -161,6 +161,15 @@ radosgw-admin -c "$CONF" user create --uid=upfront --display-name="Upfront dev" 
   --access-key="$RGW_ACCESS_KEY_ID" --secret-key="$RGW_SECRET_ACCESS_KEY" >/dev/null 2>>"$RGW_DIR/log/start.log" \
   || fail "radosgw-admin user create"
 
+# A second storage class, COLD, with its own data pool, for routes' storageClass and lifecycle
+# transitions. Zone changes reach radosgw only when it starts again.
+for what in zonegroup zone; do
+  radosgw-admin -c "$CONF" "$what" placement add "--rgw-$what" default --placement-id default-placement --storage-class COLD \
+    $([[ $what == zone ]] && echo --data-pool default.rgw.cold.data) >/dev/null 2>>"$RGW_DIR/log/start.log" \
+    || fail "radosgw-admin $what placement add (storage class COLD)"
+done
+RGW_DIR="$RGW_DIR" "$SCRIPT_DIR/gateway.sh" restart >>"$RGW_DIR/log/start.log" 2>&1 || fail "radosgw did not start again"
+
 eval "$(env_lines)"
 RGW_CORS_ORIGINS="$RGW_CORS_ORIGINS" "$REPO_DIR/node_modules/.bin/tsx" "$SCRIPT_DIR/provision.ts" \
   >>"$RGW_DIR/log/provision.log" 2>&1 || fail "bucket provisioning"

@@ -80,6 +80,13 @@ describe('upfront doctor (Ceph RGW)', () => {
     assert.match(nowhere[0]!.fix!, /check S3_ENDPOINT/);
   });
 
+  it('checks the storage classes routes and transitions name: COLD exists, a misspelt one does not', async () => {
+    const findings = await diagnose(config, { ...settings, transitions: [{ days: 30, storageClass: 'COLD' }] }, { storageClasses: ['COLD', 'CLOD'] });
+    const classes = findings.filter((finding) => finding.check.startsWith('storage class'));
+    assert.deepEqual(classes.map((finding) => `${finding.status} ${finding.check}`), ['ok storage class COLD', 'fail storage class CLOD']);
+    assert.match(classes[1]!.fix!, /define it in the store, or fix the name/);
+  });
+
   it('the CLI prints a line per finding and exits 1 when something fails, 0 when all pass; --json', async () => {
     const run = (env: Record<string, string>, args: string[] = []) =>
       promisify(execFile)(process.execPath, ['--conditions=upfront-source', '--import', 'tsx', cli, 'doctor', ...args], {

@@ -133,4 +133,27 @@ describe('upfront setup (Ceph RGW)', () => {
     const after = (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: buckets.staging }))).Rules ?? [];
     assert.deepEqual(after.map((rule) => [rule.ID, rule.Expiration?.Days]).sort(), [['team-logs', 7], ['upfront-abort-incomplete', undefined], ['upfront-expire-staged', 1]]);
   });
+  it('moves final files to a colder class as configured (setup checks the store has the class: RGW would take any name), and removes the rule when no longer configured', async () => {
+    const cold = { ...settings, transitions: [{ days: 30, storageClass: 'COLD' }] };
+    const plan = await setupBuckets(config, cold, { dryRun: true });
+    assert.deepEqual(plan.changes.map((change) => `${change.role} ${change.setting}: ${change.summary}`), [
+      'public lifecycle: set lifecycle: move objects to COLD after 30 days',
+      'private lifecycle: set lifecycle: move objects to COLD after 30 days',
+    ]);
+    await setupBuckets(config, cold);
+    for (const bucket of [buckets.public, buckets.private]) {
+      const rules = (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+      assert.deepEqual(rules.map((rule) => [rule.ID, rule.Transitions?.map((t) => [t.Days, t.StorageClass])]), [['upfront-transitions', [[30, 'COLD']]]]);
+    }
+    assert.deepEqual((await setupBuckets(config, cold, { dryRun: true })).changes, []);
+
+    await assert.rejects(setupBuckets(config, { ...settings, transitions: [{ days: 30, storageClass: 'NO_SUCH_CLASS' }] }), (error: Error) =>
+      /could not set lifecycle: move objects to NO_SUCH_CLASS after 30 days: InvalidArgument: the store has no storage class NO_SUCH_CLASS/.test(error.message),
+    );
+
+    assert.deepEqual(await planned(), ['public lifecycle', 'private lifecycle']);
+    await setupBuckets(config, settings);
+    assert.deepEqual(await planned(), []);
+    await assert.rejects(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: buckets.public })), /NoSuchLifecycleConfiguration/);
+  });
 });

@@ -44,6 +44,9 @@ describe('loadConfig', () => {
     assert.equal(config.routes.get('avatar')!.maxSize, 512 * 1024);
     assert.equal(config.routes.get('avatar')!.strategy, 'post');
     assert.equal(config.routes.get('avatar')!.keyTemplate, '{user}/{date}-{uuid}.{ext}');
+    assert.equal(config.routes.get('avatar')!.storageClass, undefined, 'the bucket\'s default class');
+    const cold = loadConfig({ env: { ...dev, UPFRONT_ROUTE_AVATAR_STORAGE_CLASS: 'STANDARD_IA' }, mode: 'dev', file });
+    assert.equal(cold.routes.get('avatar')!.storageClass, 'STANDARD_IA');
   });
 
   it('says what is wrong with a bad file or setting', async () => {
@@ -56,7 +59,10 @@ describe('loadConfig', () => {
       [{ routes: { image: { types: ['image/png'], maxSize: '1MB', keyTemplate: '{user}/x.png' } } }, /must contain \{uuid\}/],
       [{ routes: { image: { types: ['image/png'], maxSize: '1MB', visibility: 'world' } } }, /"visibility" is "public" or "private"/],
       [{ routes: { 'Bad Name': { types: ['image/png'], maxSize: '1MB' } } }, /names are lowercase/],
+      [{ routes: { image: { types: ['image/png'], maxSize: '1MB', storageClass: 'cold storage' } } }, /"storageClass" is a storage class name/],
       [{ routes: {} }, /at least one route/],
+      [{ buckets: { stagingExpiryDays: 0 } }, /"stagingExpiryDays" must be a whole number of days from 1/],
+      [{ buckets: { transitions: [{ days: 30, storageClass: 'cold' }] } }, /each transition is \{"days": 30, "storageClass": "COLD"\}/],
     ];
     for (const [content, message] of cases) {
       const file = await configFile(content);

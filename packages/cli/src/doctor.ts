@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@upfront/server';
-import { DEFAULT_BUCKET_SETTINGS, diagnose } from '@upfront/server/buckets';
+import { diagnose } from '@upfront/server/buckets';
 import { adminCredential } from './setup.ts';
 import { UsageError } from './usage.ts';
 
@@ -15,7 +15,8 @@ export async function runDoctor(args: string[]): Promise<number> {
   const config = loadConfig({ mode: 'dev' });
   if (config.storage.driver !== 's3') throw new UsageError('doctor checks S3-compatible storage: set STORAGE_DRIVER=s3 and the S3_* variables');
   const admin = adminCredential();
-  const findings = await diagnose(config.storage, { origins: config.corsOrigins, ...DEFAULT_BUCKET_SETTINGS }, admin ? { admin } : {});
+  const storageClasses = [...config.routes.values()].flatMap((route) => route.storageClass ?? []);
+  const findings = await diagnose(config.storage, { origins: config.corsOrigins, ...config.buckets }, { storageClasses, ...(admin && { admin }) });
   const failed = findings.some((finding) => finding.status === 'fail');
   if (values.json) console.log(JSON.stringify({ ok: !failed, findings }, null, 2));
   else {

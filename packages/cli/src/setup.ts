@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@upfront/server';
-import { DEFAULT_BUCKET_SETTINGS, setupBuckets, SetupError, type Change, type SetupResult } from '@upfront/server/buckets';
+import { setupBuckets, SetupError, type Change, type SetupResult } from '@upfront/server/buckets';
 import { UsageError } from './usage.ts';
 
 export async function runSetup(args: string[]): Promise<number> {
@@ -17,7 +17,7 @@ export async function runSetup(args: string[]): Promise<number> {
     throw new UsageError('setup provisions S3-compatible buckets: set STORAGE_DRIVER=s3 and the S3_* variables (the disk driver needs no setup)');
   }
   const admin = adminCredential();
-  const settings = { origins: config.corsOrigins, ...DEFAULT_BUCKET_SETTINGS };
+  const settings = { origins: config.corsOrigins, ...config.buckets };
   let result: SetupResult;
   try {
     result = await setupBuckets(config.storage, settings, {

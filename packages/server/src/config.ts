@@ -25,6 +25,8 @@ export interface RouteConfig {
   partSize: number;
   /** How long a multipart upload may take, seconds: its part URLs can be signed again until then. */
   multipartExpiresIn: number;
+  /** The storage class verified files are promoted into (S3 and RGW; the disk driver has none); default the bucket's. */
+  storageClass?: string;
 }
 
 export type RouteStrategy = 'auto' | 'put' | 'post' | 'multipart';
@@ -67,6 +69,17 @@ export interface UpfrontConfig {
   routes: ReadonlyMap<string, RouteConfig>;
   /** Lifetime of signed download URLs of private files, seconds. */
   downloadExpiresIn: number;
+  /** What `upfront setup` provisions besides CORS and policies (buckets/spec.ts). */
+  buckets: BucketLifecycleConfig;
+}
+
+export interface BucketLifecycleConfig {
+  /** Days after which staged objects expire (default 1). */
+  stagingExpiryDays: number;
+  /** Days after which unfinished multipart uploads are aborted (default 1). */
+  abortIncompleteDays: number;
+  /** Public and private files move to these storage classes after so many days (default none). */
+  transitions: { days: number; storageClass: string }[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -122,10 +135,10 @@ export function parseSize(value: unknown, what: string): number {
   throw new ConfigError(`${what} must be a positive size like 10MB or 1048576 (got ${JSON.stringify(value)})`);
 }
 
-function parseWhole(value: unknown, min: number, max: number, what: string): number {
+function parseWhole(value: unknown, min: number, max: number, what: string, unit = 'seconds'): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
-  throw new ConfigError(`${what} must be a whole number of seconds from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  throw new ConfigError(`${what} must be a whole number of ${unit} from ${min} to ${max} (got ${JSON.stringify(value)})`);
 }
 
 function parseSeconds(value: unknown, what: string): number {
@@ -174,6 +187,8 @@ function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConf
   if (maxSize > MAX_OBJECT_SIZE) throw new ConfigError(`${where}: "maxSize" is at most 5TB (S3's largest object)`);
   const partSize = parseSize(pick('partSize') ?? multipartDefaults.partSize, `${where}: "partSize"`);
   if (partSize < MIN_PART_SIZE || partSize > 5 * 1024 * MB) throw new ConfigError(`${where}: "partSize" is from 5MB to 5GB (S3's part limits)`);
+  const storageClass = pick('storageClass');
+  if (storageClass !== undefined && !isStorageClass(storageClass)) throw new ConfigError(`${where}: "storageClass" is a storage class name like STANDARD_IA or COLD (letters, digits, "_")`);
   return {
     name,
     types: normalised,
@@ -185,8 +200,12 @@ function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConf
     multipartThreshold: parseSize(pick('multipartThreshold') ?? multipartDefaults.multipartThreshold, `${where}: "multipartThreshold"`),
     partSize,
     multipartExpiresIn: parseSeconds(pick('multipartExpiresIn') ?? multipartDefaults.multipartExpiresIn, `${where}: "multipartExpiresIn"`),
+    ...(storageClass !== undefined && { storageClass }),
   };
 }
+
+/** S3's storage class names (STANDARD_IA, GLACIER_IR) and RGW's own (COLD). */
+const isStorageClass = (value: unknown): value is string => typeof value === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(value);
 
 /** `UPFRONT_ROUTE_IMAGE_MAX_SIZE=5MB` overrides routes.image.maxSize (field names in SCREAMING_SNAKE). */
 function routeOverrides(env: Env, name: string): Record<string, unknown> {
@@ -201,6 +220,7 @@ function routeOverrides(env: Env, name: string): Record<string, unknown> {
     MULTIPART_THRESHOLD: 'multipartThreshold',
     PART_SIZE: 'partSize',
     MULTIPART_EXPIRES_IN: 'multipartExpiresIn',
+    STORAGE_CLASS: 'storageClass',
   };
   const out: Record<string, unknown> = {};
   for (const [suffix, field] of Object.entries(fields)) {
@@ -298,5 +318,24 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     corsOrigins: list(env.CORS_ORIGINS ?? (file.corsOrigins as string[] | undefined)?.join(',')),
     routes,
     downloadExpiresIn: parseSeconds(env.UPFRONT_DOWNLOAD_EXPIRES_IN ?? 300, 'UPFRONT_DOWNLOAD_EXPIRES_IN'),
+    buckets: parseBuckets(file.buckets ?? {}),
+  };
+}
+
+/** `"buckets": {"stagingExpiryDays": 1, "abortIncompleteDays": 1, "transitions": [{"days": 30, "storageClass": "COLD"}]}` */
+function parseBuckets(raw: unknown): BucketLifecycleConfig {
+  if (!isObject(raw)) throw new ConfigError('"buckets" must be an object: {"stagingExpiryDays": 1, "transitions": [...]}');
+  const days = (value: unknown, what: string) => parseWhole(value, 1, 36_500, `"buckets": "${what}"`, 'days');
+  const transitions = raw.transitions ?? [];
+  if (!Array.isArray(transitions)) throw new ConfigError('"buckets": "transitions" is a list like [{"days": 30, "storageClass": "COLD"}]');
+  return {
+    stagingExpiryDays: days(raw.stagingExpiryDays ?? 1, 'stagingExpiryDays'),
+    abortIncompleteDays: days(raw.abortIncompleteDays ?? 1, 'abortIncompleteDays'),
+    transitions: transitions.map((transition: unknown) => {
+      if (!isObject(transition) || !isStorageClass(transition.storageClass)) {
+        throw new ConfigError('"buckets": each transition is {"days": 30, "storageClass": "COLD"} (a storage class name in capitals)');
+      }
+      return { days: days(transition.days, 'transitions[].days'), storageClass: transition.storageClass };
+    }),
   };
 }

@@ -3,7 +3,8 @@
  * credential: the endpoint answers, the clocks agree, the credential works, the buckets are configured
  * (setup's plan: anything it would change is a finding), each origin's CORS preflight passes for every
  * method the clients send and ETag is exposed, a presigned PUT and a POST policy upload round-trip,
- * and anonymous reads reach public files and nothing else (no bucket can be listed anonymously). Each finding is ok, warn or fail, with the fix.
+ * anonymous reads reach public files and nothing else (no bucket can be listed anonymously), and the
+ * storage classes routes and transitions name exist. Each finding is ok, warn or fail, with the fix.
  */
 import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +12,7 @@ import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { createS3Client, createS3Driver } from '../storage/s3-driver.ts';
 import { setupBuckets, SetupError, type SetupOptions } from './setup.ts';
 import type { BucketSettings } from './spec.ts';
+import { missingStorageClass } from './storage-class.ts';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
@@ -27,7 +29,12 @@ const SETUP = 'run `upfront setup`';
 const SKEW_WARN = 60_000;
 const SKEW_FAIL = 15 * 60_000;
 
-export async function diagnose(config: S3DriverConfig, settings: BucketSettings, options: Pick<SetupOptions, 'admin'> = {}): Promise<Finding[]> {
+export interface DiagnoseOptions extends Pick<SetupOptions, 'admin'> {
+  /** Storage classes routes promote into (`storageClass`); the transitions' classes are checked too. */
+  storageClasses?: string[];
+}
+
+export async function diagnose(config: S3DriverConfig, settings: BucketSettings, options: DiagnoseOptions = {}): Promise<Finding[]> {
   const findings: Finding[] = [];
   const found = (check: string, status: Status, detail: string, fix?: string) => findings.push({ check, status, detail, ...(fix && status !== 'ok' && { fix }) });
 
@@ -60,7 +67,7 @@ export async function diagnose(config: S3DriverConfig, settings: BucketSettings,
     found('credentials', 'ok', 'the API\'s credential is accepted');
 
     try {
-      const { changes } = await setupBuckets(config, settings, { ...options, dryRun: true });
+      const { changes } = await setupBuckets(config, settings, { ...(options.admin && { admin: options.admin }), dryRun: true });
       for (const change of changes) found(`${change.role} ${change.setting}`, 'fail', `${change.bucket} needs: ${change.summary}`, SETUP);
       if (changes.length === 0) found('buckets', 'ok', 'the three buckets exist and match the configuration');
       if (changes.some((change) => change.setting === 'bucket')) return findings;
@@ -71,6 +78,12 @@ export async function diagnose(config: S3DriverConfig, settings: BucketSettings,
 
     for (const origin of settings.origins) await checkCors(config, origin, found);
     await roundTrips(config, settings, s3, found);
+    const classes = new Set([...(options.storageClasses ?? []), ...settings.transitions.map((transition) => transition.storageClass)]);
+    for (const storageClass of classes) {
+      const missing = await missingStorageClass(s3, config.buckets.private, storageClass);
+      if (missing) found(`storage class ${storageClass}`, 'fail', `the store has no storage class ${storageClass} (${missing}): files meant for it cannot be promoted or moved`, 'define it in the store, or fix the name in upfront.config.json');
+      else found(`storage class ${storageClass}`, 'ok', `the store has the storage class ${storageClass}`);
+    }
   } finally {
     s3.destroy();
   }

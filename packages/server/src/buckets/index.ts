@@ -1,5 +1,5 @@
 /** `@upfront/server/buckets`: provisioning the buckets (`upfront setup`) and checking them (`upfront doctor`). */
-export { diagnose, type Finding, type Status } from './doctor.ts';
+export { diagnose, type DiagnoseOptions, type Finding, type Status } from './doctor.ts';
 export { setupBuckets, SetupError, type SetupOptions, type SetupResult } from './setup.ts';
 export type { Change, Setting } from './plan.ts';
 export { bucketSpecs, DEFAULT_BUCKET_SETTINGS, SIGNED_UPLOAD_HEADERS, type BucketSettings, type BucketSpec } from './spec.ts';

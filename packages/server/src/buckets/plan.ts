@@ -24,7 +24,9 @@ export function planBucket(spec: BucketSpec, state: BucketState): Change[] {
     change('policy', spec.policy ? `set the bucket policy: ${describePolicy(spec.policy)}` : `remove the bucket policy (${describePolicy(state.policy!)})`);
   }
   if (spec.cors && !sameCors(spec.cors, state.cors)) change('cors', `set CORS: ${spec.cors.map(describeCors).join('; ')}`);
-  if (!sameRules(spec.lifecycle, ownRules(state.lifecycle))) change('lifecycle', `set lifecycle: ${spec.lifecycle.map(describeRule).join('; ')}`);
+  if (!sameRules(spec.lifecycle, ownRules(state.lifecycle))) {
+    change('lifecycle', spec.lifecycle.length > 0 ? `set lifecycle: ${spec.lifecycle.map(describeRule).join('; ')}` : 'remove Upfront\'s lifecycle rules (no longer configured)');
+  }
   if (spec.versioning && state.versioning !== 'Enabled') change('versioning', 'turn versioning on (replaced and deleted files can be restored)');
   return changes;
 }
@@ -51,7 +53,9 @@ function sameCors(want: CorsRule[], have: CorsRule[]): boolean {
 
 function sameRules(want: LifecycleRule[], have: LifecycleRule[]): boolean {
   const canonical = (rules: LifecycleRule[]) =>
-    rules.map(({ id, prefix, expirationDays, abortIncompleteDays }) => ({ id, prefix, expirationDays, abortIncompleteDays })).sort((a, b) => a.id.localeCompare(b.id));
+    rules
+      .map(({ id, prefix, expirationDays, abortIncompleteDays, transitions }) => ({ id, prefix, expirationDays, abortIncompleteDays, transitions: transitions?.map(({ days, storageClass }) => ({ days, storageClass })) }))
+      .sort((a, b) => a.id.localeCompare(b.id));
   return same(canonical(want), canonical(have));
 }
 
@@ -84,6 +88,7 @@ function describeCors(rule: CorsRule): string {
 function describeRule(rule: LifecycleRule): string {
   const where = rule.prefix ? ` under ${rule.prefix}` : '';
   if (rule.expirationDays !== undefined) return `expire objects${where} after ${days(rule.expirationDays)}`;
+  if (rule.transitions) return rule.transitions.map((transition) => `move objects${where} to ${transition.storageClass} after ${days(transition.days)}`).join('; ');
   return `abort multipart uploads${where} unfinished after ${days(rule.abortIncompleteDays!)}`;
 }
 

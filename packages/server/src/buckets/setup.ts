@@ -5,6 +5,7 @@
  */
 import {
   CreateBucketCommand,
+  DeleteBucketLifecycleCommand,
   DeleteBucketPolicyCommand,
   PutBucketAclCommand,
   PutBucketCorsCommand,
@@ -13,10 +14,12 @@ import {
   PutBucketVersioningCommand,
   type LifecycleRule as S3LifecycleRule,
   type S3Client,
+  type TransitionStorageClass,
 } from '@aws-sdk/client-s3';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { createS3Client } from '../storage/s3-driver.ts';
 import { planBucket, type Change } from './plan.ts';
+import { missingStorageClass } from './storage-class.ts';
 import { bucketSpecs, type BucketSettings, type BucketSpec } from './spec.ts';
 import { readBucket, type BucketState } from './state.ts';
 
@@ -118,6 +121,10 @@ async function apply(s3: S3Client, config: S3DriverConfig, spec: BucketSpec, sta
         }),
       ));
     case 'lifecycle': {
+      for (const transition of spec.lifecycle.flatMap((rule) => rule.transitions ?? [])) {
+        const missing = await missingStorageClass(s3, Bucket, transition.storageClass);
+        if (missing) throw Object.assign(new Error(`the store has no storage class ${transition.storageClass}`), { name: missing });
+      }
       // Upfront's rules replace its old ones; every other rule stays as it was.
       const others = state.lifecycleRules.filter((rule) => !rule.ID?.startsWith('upfront-'));
       const ours = spec.lifecycle.map(
@@ -127,9 +134,12 @@ async function apply(s3: S3Client, config: S3DriverConfig, spec: BucketSpec, sta
           Filter: { Prefix: rule.prefix },
           ...(rule.expirationDays !== undefined && { Expiration: { Days: rule.expirationDays } }),
           ...(rule.abortIncompleteDays !== undefined && { AbortIncompleteMultipartUpload: { DaysAfterInitiation: rule.abortIncompleteDays } }),
+          ...(rule.transitions && { Transitions: rule.transitions.map((transition) => ({ Days: transition.days, StorageClass: transition.storageClass as TransitionStorageClass })) }),
         }),
       );
-      return void (await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [...others, ...ours] } })));
+      const rules = [...others, ...ours];
+      if (rules.length === 0) return void (await s3.send(new DeleteBucketLifecycleCommand({ Bucket })));
+      return void (await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: rules } })));
     }
     case 'versioning':
       return void (await s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } })));

@@ -25,6 +25,13 @@ export interface LifecycleRule {
   prefix: string;
   expirationDays?: number;
   abortIncompleteDays?: number;
+  /** Moves objects to these storage classes after so many days. */
+  transitions?: Transition[];
+}
+
+export interface Transition {
+  days: number;
+  storageClass: string;
 }
 
 export interface PolicyStatement {
@@ -61,14 +68,18 @@ export interface BucketSettings {
   stagingExpiryDays: number;
   /** Days after which unfinished multipart uploads are aborted. */
   abortIncompleteDays: number;
+  /** Lifecycle transitions of the public and private buckets' files, e.g. to a cold class after 30 days. */
+  transitions: Transition[];
 }
 
-export const DEFAULT_BUCKET_SETTINGS: Omit<BucketSettings, 'origins'> = { stagingExpiryDays: 1, abortIncompleteDays: 1 };
+export const DEFAULT_BUCKET_SETTINGS: Omit<BucketSettings, 'origins'> = { stagingExpiryDays: 1, abortIncompleteDays: 1, transitions: [] };
 
 const MAX_AGE = 3000;
 
 export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settings: BucketSettings): BucketSpec[] {
   const { origins } = settings;
+  // Files in the final buckets move to colder classes as they age, when the configuration says so.
+  const finalLifecycle: LifecycleRule[] = settings.transitions.length > 0 ? [{ id: 'upfront-transitions', prefix: '', transitions: settings.transitions }] : [];
   const cors = (methods: string[], headers: string[]): CorsRule[] | null =>
     origins.length === 0 ? null : [{ allowedOrigins: origins, allowedMethods: methods, allowedHeaders: headers, exposeHeaders: ['ETag'], maxAgeSeconds: MAX_AGE }];
   return [
@@ -88,13 +99,13 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
       role: 'public',
       name: buckets.public,
       cors: cors(['GET', 'HEAD'], []),
-      lifecycle: [],
+      lifecycle: finalLifecycle,
       policy: {
         Version: '2012-10-17',
         Statement: [{ Sid: 'UpfrontPublicRead', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${buckets.public}/*`] }],
       },
       versioning: true,
     },
-    { role: 'private', name: buckets.private, cors: null, lifecycle: [], policy: null, versioning: true },
+    { role: 'private', name: buckets.private, cors: null, lifecycle: finalLifecycle, policy: null, versioning: true },
   ];
 }

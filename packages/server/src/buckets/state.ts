@@ -58,6 +58,7 @@ export async function readBucket(s3: S3Client, bucket: string): Promise<BucketSt
         prefix: rule.Filter?.Prefix ?? rule.Prefix ?? '',
         ...(rule.Expiration?.Days !== undefined && { expirationDays: rule.Expiration.Days }),
         ...(rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation !== undefined && { abortIncompleteDays: rule.AbortIncompleteMultipartUpload.DaysAfterInitiation }),
+        ...(rule.Transitions?.length && { transitions: rule.Transitions.map((transition) => ({ days: transition.Days ?? 0, storageClass: transition.StorageClass ?? '' })) }),
       })),
     lifecycleRules: lifecycle.Rules ?? [],
     policy: policy.Policy ? (JSON.parse(policy.Policy) as PolicyDocument) : null,

@@ -8,6 +8,7 @@
  */
 import {
   CopyObjectCommand,
+  type StorageClass,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -151,6 +152,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
         CopySource: `${buckets[from.bucket]}/${encodeKey(from.key)}`,
         MetadataDirective: 'REPLACE',
         ContentType: options.contentType,
+        ...(options.storageClass !== undefined && { StorageClass: options.storageClass as StorageClass }),
         ...(options.cacheControl !== undefined && { CacheControl: options.cacheControl }),
         ...(options.contentDisposition !== undefined && { ContentDisposition: options.contentDisposition }),
         ...(options.ifMatch !== undefined && { CopySourceIfMatch: options.ifMatch }),

@@ -10,6 +10,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  type StorageClass,
   HeadObjectCommand,
   ListPartsCommand,
   S3ServiceException,
@@ -48,13 +49,14 @@ function isServerError(error: unknown): boolean {
 const where = ({ bucket, key }: S3Location): string => `${bucket}/${key}`;
 
 /** Metadata of the object a multipart upload assembles. */
-type ObjectMetadata = Pick<CopyOptions, 'contentType' | 'cacheControl' | 'contentDisposition'>;
+type ObjectMetadata = Pick<CopyOptions, 'contentType' | 'storageClass' | 'cacheControl' | 'contentDisposition'>;
 
 export async function create(client: S3Client, location: S3Location, metadata: ObjectMetadata): Promise<string> {
   const { UploadId } = await client.send(new CreateMultipartUploadCommand({
     Bucket: location.bucket,
     Key: location.key,
     ContentType: metadata.contentType,
+    ...(metadata.storageClass !== undefined && { StorageClass: metadata.storageClass as StorageClass }),
     ...(metadata.cacheControl !== undefined && { CacheControl: metadata.cacheControl }),
     ...(metadata.contentDisposition !== undefined && { ContentDisposition: metadata.contentDisposition }),
   }));

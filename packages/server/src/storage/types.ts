@@ -60,6 +60,8 @@ export interface ObjectHead {
 /** Metadata written on the promoted copy. */
 export interface CopyOptions {
   contentType: string;
+  /** The copy's storage class (S3, RGW); default the bucket's. The disk driver has no classes and ignores it. */
+  storageClass?: string;
   cacheControl?: string;
   contentDisposition?: string;
   /** Copy only if the source's ETag is this one; else throw ObjectChangedError and write nothing. */

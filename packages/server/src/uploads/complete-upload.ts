@@ -107,6 +107,7 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
   }
 
   const bucket = upload.visibility;
+  const storageClass = services.config.routes.get(upload.route)?.storageClass;
   const inline = bucket === 'public' && !isActiveContent(upload.contentType);
   try {
     await storage.copy(
@@ -114,6 +115,7 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
       { bucket, key: upload.key },
       {
         contentType: upload.contentType,
+        ...(storageClass && { storageClass }),
         cacheControl: bucket === 'public' ? PUBLIC_CACHE_CONTROL : PRIVATE_CACHE_CONTROL,
         contentDisposition: contentDisposition(inline ? 'inline' : 'attachment', upload.filename),
         ...(staged.head.etag !== undefined && { ifMatch: staged.head.etag }),
