@@ -4,19 +4,14 @@
  * with its fix. Exit code 1 when anything fails, so CI can run it.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@upfront/server';
 import { diagnose } from '@upfront/server/buckets';
-import { adminCredential } from './setup.ts';
-import { UsageError } from './usage.ts';
+import { loadStorageConfig } from './storage-config.ts';
 
 export async function runDoctor(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
-  // The mode only decides how users sign in, which doctor does not need.
-  const config = loadConfig({ mode: 'dev' });
-  if (config.storage.driver !== 's3') throw new UsageError('doctor checks S3-compatible storage: set STORAGE_DRIVER=s3 and the S3_* variables');
-  const admin = adminCredential();
+  const { config, storage, settings, admin } = loadStorageConfig('doctor');
   const storageClasses = [...config.routes.values()].flatMap((route) => route.storageClass ?? []);
-  const findings = await diagnose(config.storage, { origins: config.corsOrigins, ...config.buckets }, { storageClasses, ...(admin && { admin }) });
+  const findings = await diagnose(storage, settings, { storageClasses, ...(admin && { admin }) });
   const failed = findings.some((finding) => finding.status === 'fail');
   if (values.json) console.log(JSON.stringify({ ok: !failed, findings }, null, 2));
   else {

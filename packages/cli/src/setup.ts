@@ -5,22 +5,15 @@
  * used instead of the API's credential, so that one can stay least-privilege.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@upfront/server';
 import { setupBuckets, SetupError, type Change, type SetupResult } from '@upfront/server/buckets';
-import { UsageError } from './usage.ts';
+import { loadStorageConfig } from './storage-config.ts';
 
 export async function runSetup(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } }, strict: true });
-  // The mode only decides how users sign in, which setup does not need.
-  const config = loadConfig({ mode: 'dev' });
-  if (config.storage.driver !== 's3') {
-    throw new UsageError('setup provisions S3-compatible buckets: set STORAGE_DRIVER=s3 and the S3_* variables (the disk driver needs no setup)');
-  }
-  const admin = adminCredential();
-  const settings = { origins: config.corsOrigins, ...config.buckets };
+  const { storage, settings, admin } = loadStorageConfig('setup');
   let result: SetupResult;
   try {
-    result = await setupBuckets(config.storage, settings, {
+    result = await setupBuckets(storage, settings, {
       dryRun: values['dry-run'],
       ...(admin && { admin }),
     });
@@ -45,13 +38,6 @@ export async function runSetup(args: string[]): Promise<number> {
   console.log(`Plan for ${result.endpoint}:\n${describe(result.changes)}`);
   console.log(result.applied ? `Applied ${count(result.changes.length)}.` : `Dry run: ${count(result.changes.length)} planned, none made.`);
   return 0;
-}
-
-/** S3_ADMIN_ACCESS_KEY_ID and S3_ADMIN_SECRET_ACCESS_KEY, when both are set. */
-export function adminCredential(): { accessKeyId: string; secretAccessKey: string } | undefined {
-  const [accessKeyId, secretAccessKey] = [process.env.S3_ADMIN_ACCESS_KEY_ID, process.env.S3_ADMIN_SECRET_ACCESS_KEY];
-  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) throw new UsageError('set both S3_ADMIN_ACCESS_KEY_ID and S3_ADMIN_SECRET_ACCESS_KEY, or neither');
-  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
 }
 
 const count = (n: number) => (n === 1 ? '1 change' : `${n} changes`);

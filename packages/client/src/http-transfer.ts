@@ -5,13 +5,12 @@
  * web streams and fresh buffers. An app that gives its own `fetch` gets storage requests through it
  * instead (fetch-transfer.ts), so it sees (and may change) every request.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { aborted, errorFromStorage, storageUnreachable, UpfrontError } from './errors.ts';
 import { requestBody } from './fetch-transfer.ts';
-import { DiskFile, fileChanged } from './node-file.ts';
+import { DiskFile, readFully } from './node-file.ts';
 import { watchdog, type Transfer } from './transfer.ts';
 
 /** Bytes per write: the socket gets a MiB at a time, and progress moves as often. */
@@ -98,18 +97,13 @@ async function writeBody(req: ClientRequest, file: DiskFile | undefined, stream:
 
 /** Two buffers in turn: one is being filled from disk while the socket takes the other. */
 async function writeFile({ path, start, size }: DiskFile, write: (bytes: Uint8Array) => Promise<void>, stopped: () => boolean): Promise<void> {
-  const file: FileHandle = await open(path);
+  const file = await open(path);
   const buffers = [new Uint8Array(Math.min(CHUNK, size)), new Uint8Array(Math.min(CHUNK, size))];
   const taken: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
   try {
     for (let offset = 0, turn = 0; offset < size && !stopped(); turn ^= 1) {
       await taken[turn];
-      const bytes = buffers[turn]!.subarray(0, Math.min(CHUNK, size - offset));
-      for (let filled = 0; filled < bytes.length; ) {
-        const { bytesRead } = await file.read(bytes, filled, bytes.length - filled, start + offset + filled);
-        if (bytesRead === 0) throw fileChanged(path);
-        filled += bytesRead;
-      }
+      const bytes = await readFully(file, path, buffers[turn]!.subarray(0, Math.min(CHUNK, size - offset)), start + offset);
       offset += bytes.length;
       taken[turn] = write(bytes);
     }

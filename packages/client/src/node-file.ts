@@ -84,7 +84,7 @@ export class DiskFile extends File {
 }
 
 /** Fills `into` from `position`; a file that ends early has changed since it was opened. */
-async function readFully(file: Awaited<ReturnType<typeof open>>, path: string, into: Uint8Array<ArrayBuffer>, position: number): Promise<Uint8Array<ArrayBuffer>> {
+export async function readFully(file: Awaited<ReturnType<typeof open>>, path: string, into: Uint8Array<ArrayBuffer>, position: number): Promise<Uint8Array<ArrayBuffer>> {
   for (let filled = 0; filled < into.length; ) {
     const { bytesRead } = await file.read(into, filled, into.length - filled, position + filled);
     if (bytesRead === 0) throw fileChanged(path);
