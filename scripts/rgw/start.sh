@@ -162,13 +162,19 @@ radosgw-admin -c "$CONF" user create --uid=upfront --display-name="Upfront dev" 
   || fail "radosgw-admin user create"
 
 # A second storage class, COLD, with its own data pool, for routes' storageClass and lifecycle
-# transitions. Zone changes reach radosgw only when it starts again.
+# transitions. radosgw takes zone changes only when it starts, so it is stopped (SIGTERM: a killed one
+# leaves watches the next start waits ~30 s for) and started again.
 for what in zonegroup zone; do
   radosgw-admin -c "$CONF" "$what" placement add "--rgw-$what" default --placement-id default-placement --storage-class COLD \
     $([[ $what == zone ]] && echo --data-pool default.rgw.cold.data) >/dev/null 2>>"$RGW_DIR/log/start.log" \
     || fail "radosgw-admin $what placement add (storage class COLD)"
 done
-RGW_DIR="$RGW_DIR" "$SCRIPT_DIR/gateway.sh" restart >>"$RGW_DIR/log/start.log" 2>&1 || fail "radosgw did not start again"
+RGW_PID=$(cat "$RGW_DIR/run/client.rgw.pid")
+kill -TERM "$RGW_PID"
+rgw_gone() { ! kill -0 "$RGW_PID"; }
+wait_for 30 rgw_gone || fail "radosgw did not stop"
+timeout 30 radosgw -c "$CONF" -n client.rgw >>"$RGW_DIR/log/start.log" 2>&1 || fail "radosgw did not start again"
+wait_for 30 rgw_answers || fail "radosgw did not answer on $ENDPOINT after its restart"
 
 eval "$(env_lines)"
 RGW_CORS_ORIGINS="$RGW_CORS_ORIGINS" "$REPO_DIR/node_modules/.bin/tsx" "$SCRIPT_DIR/provision.ts" \

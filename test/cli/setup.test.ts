@@ -77,6 +77,6 @@ describe('upfront setup (CLI, Ceph RGW)', () => {
     assert.match(refused.stderr, /could not read its settings .*Storage refused the credential: check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/);
     const disk = await setup([], { STORAGE_DRIVER: 'disk' });
     assert.equal(disk.code, 2);
-    assert.match(disk.stderr, /setup provisions S3-compatible buckets: set STORAGE_DRIVER=s3/);
+    assert.match(disk.stderr, /setup works on S3-compatible storage: set STORAGE_DRIVER=s3/);
   });
 });
