@@ -64,6 +64,11 @@ export async function diagnose(config: S3DriverConfig, settings: BucketSettings,
       found('credentials', 'fail', 'storage refuses the API\'s credential', 'check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, and that they may use the staging bucket');
       return findings;
     }
+    // 404: signed right, and the staging bucket is missing (the bucket checks below say so).
+    if (refused !== undefined && refused !== 404) {
+      found('credentials', 'fail', `storage could not check the credential: it answered ${refused || 'nothing'} to a HEAD of the staging bucket`, 'check the store\'s health, then run doctor again');
+      return findings;
+    }
     found('credentials', 'ok', 'the API\'s credential is accepted');
 
     try {
