@@ -34,6 +34,8 @@ if [ -z "${S3_ENDPOINT:-}" ]; then
   # Free ports, so a development RGW already on 7480 does not stop the tests.
   free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
   export RGW_PORT="${RGW_PORT:-$(free_port)}" RGW_MON_PORT="${RGW_MON_PORT:-$(free_port)}"
+  # A lifecycle "day" lasts 5 s, so the lifecycle tests see rules act (only buckets with rules notice).
+  export RGW_LC_DEBUG_INTERVAL="${RGW_LC_DEBUG_INTERVAL:-5}"
   trap 'bash scripts/rgw/stop.sh >/dev/null 2>&1 || true' EXIT
   echo "test: starting Ceph RGW in $RGW_DIR"
   bash scripts/rgw/start.sh >/dev/null
