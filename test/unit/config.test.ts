@@ -46,6 +46,8 @@ describe('loadConfig', () => {
     assert.equal(config.routes.get('avatar')!.keyTemplate, '{user}/{date}-{uuid}.{ext}');
     assert.equal(config.routes.get('avatar')!.storageClass, undefined, 'the bucket\'s default class');
     const cold = loadConfig({ env: { ...dev, UPFRONT_ROUTE_AVATAR_STORAGE_CLASS: 'STANDARD_IA' }, mode: 'dev', file });
+    const longer = await configFile({ routes: { avatar: { types: ['image/png'], maxSize: '1MB', expiresIn: 172800 } }, buckets: { stagingExpiryDays: 2 } });
+    assert.equal(loadConfig({ env: dev, mode: 'dev', file: longer }).routes.get('avatar')!.expiresIn, 172800, 'staged objects live as long as the upload');
     assert.equal(cold.routes.get('avatar')!.storageClass, 'STANDARD_IA');
   });
 
@@ -62,6 +64,8 @@ describe('loadConfig', () => {
       [{ routes: { image: { types: ['image/png'], maxSize: '1MB', storageClass: 'cold storage' } } }, /"storageClass" is a storage class name/],
       [{ routes: {} }, /at least one route/],
       [{ buckets: { stagingExpiryDays: 0 } }, /"stagingExpiryDays" must be a whole number of days from 1/],
+      [{ routes: { image: { types: ['image/png'], maxSize: '1MB', expiresIn: 172800 } } }, /route "image": "expiresIn" \(172800 s\) outlives staged objects .*stagingExpiryDays" 1/],
+      [{ routes: { image: { types: ['image/png'], maxSize: '1MB', multipartExpiresIn: 172800 } }, buckets: { stagingExpiryDays: 3 } }, /"multipartExpiresIn" \(172800 s\) outlives unfinished multipart uploads/],
       [{ buckets: { transitions: [{ days: 30, storageClass: 'cold' }] } }, /each transition is \{"days": 30, "storageClass": "COLD"\}/],
     ];
     for (const [content, message] of cases) {

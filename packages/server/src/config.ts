@@ -309,6 +309,9 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
   }
   checkDevIssuer(mode, auth);
 
+  const buckets = parseBuckets(file.buckets ?? {});
+  checkLifetimes(routes, buckets);
+
   return {
     mode,
     dataDir,
@@ -318,8 +321,28 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     corsOrigins: list(env.CORS_ORIGINS ?? (file.corsOrigins as string[] | undefined)?.join(',')),
     routes,
     downloadExpiresIn: parseSeconds(env.UPFRONT_DOWNLOAD_EXPIRES_IN ?? 300, 'UPFRONT_DOWNLOAD_EXPIRES_IN'),
-    buckets: parseBuckets(file.buckets ?? {}),
+    buckets,
   };
+}
+
+/**
+ * Staged bytes must outlive the uploads that wait for them: storage's lifecycle removes staged objects
+ * after stagingExpiryDays and unfinished multipart uploads after abortIncompleteDays, so an upload that
+ * could still be completed would find its bytes gone. With these bounds an upload always expires first,
+ * and completing it answers upload_expired.
+ */
+function checkLifetimes(routes: ReadonlyMap<string, RouteConfig>, buckets: BucketLifecycleConfig): void {
+  const DAY = 86_400;
+  for (const route of routes.values()) {
+    if (route.expiresIn > buckets.stagingExpiryDays * DAY) {
+      throw new ConfigError(`route "${route.name}": "expiresIn" (${route.expiresIn} s) outlives staged objects ("buckets": "stagingExpiryDays" ${buckets.stagingExpiryDays}); lower it or raise stagingExpiryDays`);
+    }
+    if (route.multipartExpiresIn > buckets.abortIncompleteDays * DAY) {
+      throw new ConfigError(
+        `route "${route.name}": "multipartExpiresIn" (${route.multipartExpiresIn} s) outlives unfinished multipart uploads ("buckets": "abortIncompleteDays" ${buckets.abortIncompleteDays}); lower it or raise abortIncompleteDays`,
+      );
+    }
+  }
 }
 
 /** `"buckets": {"stagingExpiryDays": 1, "abortIncompleteDays": 1, "transitions": [{"days": 30, "storageClass": "COLD"}]}` */
