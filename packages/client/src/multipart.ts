@@ -57,7 +57,7 @@ export async function sendParts(
   const sender = async () => {
     for (let part; (part = await next()); ) {
       const { partNumber, body, due } = part;
-      if (await due) await sendToStorage(ctx, partNumber, body, body.size, (again) => signer.sign(partNumber, again), true);
+      if (await due) await sendToStorage(ctx, partNumber, body, (again) => signer.sign(partNumber, again), true);
       else ctx.progress.settled(partNumber, body.size);
     }
   };

@@ -132,9 +132,10 @@ export const createHasher: CreateHasher = () => {
         const bytes = blob instanceof DiskFile ? undefined : new Uint8Array(await blob.arrayBuffer());
         await hashing;
         engine ??= start(blob.size);
-        const md5 = bytes
-          ? engine.part(bytes)
-          : engine.file({ path: (blob as DiskFile).path, start: (blob as DiskFile).start, size: blob.size }).then((md5) => md5 ?? Promise.reject(fileChanged((blob as DiskFile).path)));
+        const md5 =
+          blob instanceof DiskFile
+            ? engine.file({ path: blob.path, start: blob.start, size: blob.size }).then((md5) => md5 ?? Promise.reject(fileChanged(blob.path)))
+            : engine.part(bytes!);
         hashing = md5.catch(() => undefined);
         return { md5 };
       }).then(({ md5 }) => md5),

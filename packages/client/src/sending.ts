@@ -14,12 +14,12 @@ import { delay } from './wait.ts';
 /** A signed request for the body; `again` after a failure (a part is then signed anew). */
 export type Signed = (again: boolean) => Promise<Omit<StorageRequest, 'body'>>;
 
-export async function sendToStorage(ctx: UploadContext, key: number, body: Blob, size: number, signed: Signed, canResign: boolean): Promise<void> {
+export async function sendToStorage(ctx: UploadContext, key: number, body: Blob, signed: Signed, canResign: boolean): Promise<void> {
   const { control, settings } = ctx;
   for (let attempt = 0, failed = false, resigned = false; ; failed = true) {
     await control.ready();
     const request = { ...(await signed(failed)), body };
-    const error = await attemptOnce(ctx, key, size, request);
+    const error = await attemptOnce(ctx, key, request);
     if (!error) return;
     if (error.code === 'aborted') {
       if (control.signal.aborted) throw error;
@@ -35,7 +35,8 @@ export async function sendToStorage(ctx: UploadContext, key: number, body: Blob,
   }
 }
 
-async function attemptOnce({ acquire, control, fetch, progress, settings }: UploadContext, key: number, size: number, request: StorageRequest): Promise<UpfrontError | undefined> {
+async function attemptOnce({ acquire, control, fetch, progress, settings }: UploadContext, key: number, request: StorageRequest): Promise<UpfrontError | undefined> {
+  const { size } = request.body;
   let release: (() => void) | undefined;
   try {
     release = await acquire();

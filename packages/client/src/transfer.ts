@@ -1,8 +1,8 @@
 /**
  * One request to storage with a signed instruction the API handed out, reporting how much of its body
  * has gone out, and cut short when it stalls (nothing sent, and no answer, for the stall timeout).
- * Browsers send with XMLHttpRequest (xhr-transfer.ts: fetch reports no upload progress); Node streams
- * the body through a counter with fetch (fetch-transfer.ts).
+ * Browsers send with XMLHttpRequest (xhr-transfer.ts: fetch reports no upload progress); Node with
+ * node:http (http-transfer.ts), or through the app's own fetch when it gave one (fetch-transfer.ts).
  */
 export interface StorageRequest {
   method: 'PUT' | 'POST';

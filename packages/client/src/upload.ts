@@ -101,5 +101,5 @@ async function gather(source: StreamSource): Promise<Blob> {
 /** A signed PUT with exact headers, or a POST policy form (the server sends one of them). */
 function sendWhole(ctx: UploadContext, { put, post }: CreatedUpload, file: Blob): Promise<void> {
   const request: Omit<StorageRequest, 'body'> = put ?? { ...post!, headers: {} };
-  return sendToStorage(ctx, 0, file, file.size, async () => request, false);
+  return sendToStorage(ctx, 0, file, async () => request, false);
 }
