@@ -6,10 +6,12 @@
  * anonymous reads reach public files and nothing else (no bucket can be listed anonymously), and the
  * storage classes routes and transitions name exist. Each finding is ok, warn or fail, with the fix.
  */
-import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { createS3Client, createS3Driver } from '../storage/s3-driver.ts';
+import { objectUrl } from '../storage/sigv4.ts';
+import { putProbe } from './probe.ts';
 import { setupBuckets, SetupError, type SetupOptions } from './setup.ts';
 import type { BucketSettings } from './spec.ts';
 import { missingStorageClass } from './storage-class.ts';
@@ -104,7 +106,7 @@ async function checkCors(config: S3DriverConfig, pattern: string, found: Found):
   const origin = sampleOrigin(pattern);
   const refused: string[] = [];
   for (const [method, headers] of [['PUT', 'content-type,content-md5'], ['POST', ''], ['GET', ''], ['HEAD', ''], ['DELETE', '']] as const) {
-    const answer = await fetch(`${bucketUrl(config, config.buckets.staging)}/upfront-doctor-probe`, {
+    const answer = await fetch(urlOf(config, config.buckets.staging, 'upfront-doctor-probe'), {
       method: 'OPTIONS',
       headers: { origin, 'access-control-request-method': method, ...(headers && { 'access-control-request-headers': headers }) },
     });
@@ -115,11 +117,8 @@ async function checkCors(config: S3DriverConfig, pattern: string, found: Found):
   else found(`cors ${pattern}`, 'ok', `preflights from ${origin} pass for PUT, POST, GET, HEAD, DELETE`);
 }
 
-function bucketUrl(config: S3DriverConfig, bucket: string): string {
-  const url = new URL(config.endpoint);
-  if (config.forcePathStyle) return `${url.origin}/${bucket}`;
-  return `${url.protocol}//${bucket}.${url.host}`;
-}
+/** A URL of an object as anyone reaches it (the key '' is the bucket itself, for a listing). */
+const urlOf = ({ endpoint, forcePathStyle }: S3DriverConfig, bucket: string, key: string) => objectUrl(endpoint, bucket, key, forcePathStyle);
 
 /** Writes probe objects the way uploads are written, reads them the way anyone could, and removes them. */
 async function roundTrips(config: S3DriverConfig, settings: BucketSettings, s3: S3Client, found: Found): Promise<void> {
@@ -156,9 +155,9 @@ async function roundTrips(config: S3DriverConfig, settings: BucketSettings, s3: 
     ['staging', config.buckets.staging, false],
     ['private', config.buckets.private, false],
   ] as const) {
-    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' }));
+    const probe = await putProbe(s3, bucket, { key, body });
     try {
-      const read = await fetch(`${bucketUrl(config, bucket)}/${key}`);
+      const read = await fetch(urlOf(config, bucket, key));
       await read.arrayBuffer();
       const ok = readable ? read.status === 200 : read.status === 403 || read.status === 401;
       const detail = readable
@@ -166,13 +165,12 @@ async function roundTrips(config: S3DriverConfig, settings: BucketSettings, s3: 
         : ok ? `${role} refuses anonymous reads` : `an anonymous GET of a ${role} file answered ${read.status}: anyone can read ${role} files`;
       found(`anonymous ${role}`, ok ? 'ok' : 'fail', detail, SETUP);
       // Listing is refused everywhere, public included: anyone may read a file whose URL they have, not find the others.
-      const list = await fetch(`${bucketUrl(config, bucket)}/`);
+      const list = await fetch(urlOf(config, bucket, ''));
       await list.arrayBuffer();
       const listed = list.status === 200;
       found(`anonymous list ${role}`, listed ? 'fail' : 'ok', listed ? `anyone can list the ${role} bucket's files` : `${role} refuses anonymous listing`, SETUP);
     } finally {
-      // Versioned buckets keep a deleted object as a version: delete exactly the probe's.
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(VersionId && { VersionId }) }));
+      await probe.remove();
     }
   }
 }
