@@ -23,8 +23,11 @@ describe('loadConfig', () => {
     assert.equal(config.routes.get('image')!.maxSize, 10 * 1024 * 1024);
     assert.equal(config.routes.get('image')!.visibility, 'public');
     assert.equal(config.routes.get('document')!.strategy, 'post');
-    assert.equal(config.storage.driver, 'disk');
+    assert.deepEqual(config.storage, { driver: 'disk', secret: undefined, lifecycleDaySeconds: 86_400 });
     assert.equal(config.databaseUrl, 'sqlite:/tmp/upfront-config-test/upfront.db');
+    const shortDays = loadConfig({ env: { ...dev, DISK_LIFECYCLE_DAY_SECONDS: '5' }, mode: 'dev', file: 'upfront.config.json' });
+    assert.deepEqual(shortDays.storage, { driver: 'disk', secret: undefined, lifecycleDaySeconds: 5 });
+    assert.throws(() => loadConfig({ env: { ...dev, DISK_LIFECYCLE_DAY_SECONDS: '0' }, mode: 'dev', file: 'upfront.config.json' }), /DISK_LIFECYCLE_DAY_SECONDS must be a whole number of seconds from 1 to 86400/);
     assert.equal(config.auth.devIssuer, true);
   });
 

@@ -50,6 +50,11 @@ export interface DiskStorageConfig {
   driver: 'disk';
   /** Secret for the disk endpoint's signatures; generated and kept in the data dir if not set. */
   secret?: string;
+  /**
+   * Seconds in a lifecycle day for the server's own expiry of staged objects (storage/disk-lifecycle.ts):
+   * 86,400, or a few seconds in tests (DISK_LIFECYCLE_DAY_SECONDS, like RGW's `rgw lc debug interval`).
+   */
+  lifecycleDaySeconds: number;
 }
 
 export interface S3StorageConfig extends S3DriverConfig {
@@ -89,6 +94,7 @@ export class ConfigError extends Error {
 }
 
 const MB = 1024 * 1024;
+const DAY = 86_400;
 /** S3's limits: a part is at least 5 MiB (but the last), an upload at most 10,000 parts and 5 TiB. */
 export const MIN_PART_SIZE = 5 * MB;
 export const MAX_PARTS = 10_000;
@@ -316,7 +322,11 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     mode,
     dataDir,
     databaseUrl: env.DATABASE_URL || `sqlite:${resolve(dataDir, 'upfront.db')}`,
-    storage: driver === 's3' ? { driver: 's3', ...s3Config(env) } : { driver: 'disk', secret: env.DISK_SECRET || undefined },
+    storage: driver === 's3' ? { driver: 's3', ...s3Config(env) } : {
+            driver: 'disk',
+            secret: env.DISK_SECRET || undefined,
+            lifecycleDaySeconds: parseWhole(env.DISK_LIFECYCLE_DAY_SECONDS ?? DAY, 1, DAY, 'DISK_LIFECYCLE_DAY_SECONDS'),
+          },
     auth,
     corsOrigins: list(env.CORS_ORIGINS ?? (file.corsOrigins as string[] | undefined)?.join(',')),
     routes,
@@ -332,7 +342,6 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
  * and completing it answers upload_expired.
  */
 function checkLifetimes(routes: ReadonlyMap<string, RouteConfig>, buckets: BucketLifecycleConfig): void {
-  const DAY = 86_400;
   for (const route of routes.values()) {
     if (route.expiresIn > buckets.stagingExpiryDays * DAY) {
       throw new ConfigError(`route "${route.name}": "expiresIn" (${route.expiresIn} s) outlives staged objects ("buckets": "stagingExpiryDays" ${buckets.stagingExpiryDays}); lower it or raise stagingExpiryDays`);

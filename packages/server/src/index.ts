@@ -39,6 +39,8 @@ interface OpenedStorage {
   storage: StorageDriver;
   /** The disk driver's own HTTP endpoint, served by the API under this path prefix. */
   storageEndpoint?: { pathPrefix: string; handler: FetchHandler };
+  /** Stops what runs beside the driver (the disk driver's lifecycle). */
+  stop?: () => Promise<void>;
 }
 
 async function openStorage(config: UpfrontConfig, publicUrl: string): Promise<OpenedStorage> {
@@ -46,12 +48,20 @@ async function openStorage(config: UpfrontConfig, publicUrl: string): Promise<Op
     const { createS3Driver } = await import('./storage/s3-driver.ts');
     return { storage: createS3Driver(config.storage) };
   }
-  const [{ createDiskDriver }, { createDiskEndpoint }] = await Promise.all([
+  const [{ createDiskDriver }, { createDiskEndpoint }, { startDiskLifecycle }] = await Promise.all([
     import('./storage/disk-driver.ts'),
     import('./storage/disk-endpoint.ts'),
+    import('./storage/disk-lifecycle.ts'),
   ]);
   const disk = createDiskDriver({ dataDir: config.dataDir, baseUrl: `${publicUrl}/storage`, secret: diskSecret(config, config.storage.secret) });
-  return { storage: disk, storageEndpoint: { pathPrefix: '/storage', handler: createDiskEndpoint(disk, { corsOrigins: config.corsOrigins }) } };
+  // No store expires what the disk driver stages: the server applies the staging bucket's rules itself.
+  const { stagingExpiryDays, abortIncompleteDays } = config.buckets;
+  const lifecycle = startDiskLifecycle(disk, config.dataDir, { stagingExpiryDays, abortIncompleteDays, daySeconds: config.storage.lifecycleDaySeconds });
+  return {
+    storage: disk,
+    storageEndpoint: { pathPrefix: '/storage', handler: createDiskEndpoint(disk, { corsOrigins: config.corsOrigins }) },
+    stop: () => lifecycle.stop(),
+  };
 }
 
 /** The disk driver's signing secret: from config, else made once and kept in the data dir. */
@@ -88,7 +98,7 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
     await store.close();
     throw error;
   }
-  const { storage, storageEndpoint } = opened;
+  const { storage, storageEndpoint, stop } = opened;
   const background = new Background();
   const services: Services = { config, storage, store, background };
   const app = createApp({
@@ -102,6 +112,7 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
     fetch: async (request) => app.fetch(request),
     services,
     async close() {
+      await stop?.();
       await background.settled();
       await store.close();
     },
