@@ -1,8 +1,8 @@
 /**
  * Builds the demo page into apps/web/dist: src/main.ts bundled (with @upfront/client) into app.js,
- * plus index.html and styles.css copied as they are, and the client's hashing worker (built by
- * `scripts/build.sh`) next to app.js, where the client looks for it. `scripts/build.sh` runs it; or
- * import `buildWeb`.
+ * plus index.html, 404.html (a website bucket's error document) and styles.css copied as they are,
+ * and the client's hashing worker (built by `scripts/build.sh`) next to app.js, where the client looks
+ * for it. `scripts/build.sh` runs it; or import `buildWeb`.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -24,7 +24,7 @@ export async function buildWeb(): Promise<string> {
     sourcemap: true,
     logLevel: 'warning',
   });
-  for (const asset of ['index.html', 'styles.css']) await copyFile(resolve(appDir, asset), resolve(distDir, asset));
+  for (const asset of ['index.html', '404.html', 'styles.css']) await copyFile(resolve(appDir, asset), resolve(distDir, asset));
   await copyFile(resolve(appDir, '../../packages/client/dist/hash-worker.js'), resolve(distDir, 'hash-worker.js'));
   return distDir;
 }

@@ -1,6 +1,8 @@
 /**
- * Creates the three Upfront buckets on the dev RGW that scripts/rgw/start.sh booted:
- * anonymous s3:GetObject on the public bucket, browser CORS on staging. Reads the S3_* env it printed.
+ * Creates the three Upfront buckets on the dev RGW that scripts/rgw/start.sh booted, as their owner
+ * (the admin credential): anonymous s3:GetObject on the public bucket, browser CORS on staging. Then
+ * gives the API's user (S3_ACCESS_KEY_ID) the runtime policy `upfront policy` prints for the repository's
+ * upfront.config.json, as an IAM user policy: its only rights. Reads the S3_* env start.sh printed.
  */
 import {
   AbortMultipartUploadCommand,
@@ -13,6 +15,10 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../packages/server/src/config.ts';
+import { runtimePolicy } from '../../packages/server/src/buckets/policy.ts';
+import { putUserPolicy } from './user-policy.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -20,10 +26,13 @@ function required(name: string): string {
   return value;
 }
 
+const endpoint = required('S3_ENDPOINT');
+const region = required('S3_REGION');
+const owner = { accessKeyId: required('S3_ADMIN_ACCESS_KEY_ID'), secretAccessKey: required('S3_ADMIN_SECRET_ACCESS_KEY') };
 const client = new S3Client({
-  endpoint: required('S3_ENDPOINT'),
-  region: required('S3_REGION'),
-  credentials: { accessKeyId: required('S3_ACCESS_KEY_ID'), secretAccessKey: required('S3_SECRET_ACCESS_KEY') },
+  endpoint,
+  region,
+  credentials: owner,
   forcePathStyle: true,
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
@@ -88,4 +97,9 @@ await client.send(new DeleteObjectCommand({ Bucket: staging, Key: warmKey }));
 const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: staging, Key: warmKey }));
 await client.send(new AbortMultipartUploadCommand({ Bucket: staging, Key: warmKey, UploadId }));
 
-console.log(`provisioned ${staging}, ${publicBucket} (public read), ${privateBucket}; CORS origins: ${corsOrigins.join(' ') || 'none'}`);
+// The API's user may do what the API does, on these buckets, and nothing else.
+const config = loadConfig({ mode: 'dev', env: { ...process.env, STORAGE_DRIVER: 's3' }, file: fileURLToPath(new URL('../../upfront.config.json', import.meta.url)) });
+const apiUser = required('RGW_API_USER');
+await putUserPolicy({ endpoint, region, credentials: owner }, apiUser, 'upfront-runtime', runtimePolicy({ buckets: { staging, public: publicBucket, private: privateBucket } }, config.routes.values()));
+
+console.log(`provisioned ${staging}, ${publicBucket} (public read), ${privateBucket}; CORS origins: ${corsOrigins.join(' ') || 'none'}; ${apiUser} has the runtime policy`);

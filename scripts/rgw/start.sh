@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Boots a throwaway single-node Ceph cluster (1 mon + 1 memstore OSD + radosgw) for dev and tests,
-# provisions the three Upfront buckets, and prints/writes the S3_* environment.
+# provisions the three Upfront buckets and the API's least-privilege user, and prints/writes the S3_*
+# environment (S3_ACCESS_KEY_ID: the API's user; S3_ADMIN_ACCESS_KEY_ID: the buckets' owner).
 # All state lives in $RGW_DIR; stop with scripts/rgw/stop.sh. Dev only: cephx is off, RGW binds 127.0.0.1.
 set -euo pipefail
 
@@ -10,6 +11,11 @@ RGW_PORT=${RGW_PORT:-7480}
 RGW_MON_PORT=${RGW_MON_PORT:-$((RGW_PORT + 10000))}
 RGW_ACCESS_KEY_ID=${RGW_ACCESS_KEY_ID:-UPFRONTDEVACCESSKEY0}
 RGW_SECRET_ACCESS_KEY=${RGW_SECRET_ACCESS_KEY:-upfront-dev-secret-key-not-for-production}
+# The API's own credential: a second user whose only rights are the IAM policy `upfront policy` prints
+# (provision.ts attaches it). The first user owns the buckets and is the admin credential of setup/doctor.
+RGW_API_USER=upfront-api
+RGW_API_ACCESS_KEY_ID=${RGW_API_ACCESS_KEY_ID:-UPFRONTAPIACCESSKEY0}
+RGW_API_SECRET_ACCESS_KEY=${RGW_API_SECRET_ACCESS_KEY:-upfront-api-secret-key-not-for-production}
 RGW_CORS_ORIGINS=${RGW_CORS_ORIGINS:-http://localhost:*,http://127.0.0.1:*}
 # RGW signs in its zonegroup's name; the zonegroup created on first start is called "default".
 RGW_REGION=default
@@ -23,7 +29,8 @@ log() { printf 'rgw: %s\n' "$*" >&2; }
 
 env_lines() {
   cat <<EOF
-export S3_ENDPOINT=$ENDPOINT S3_REGION=$RGW_REGION S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY
+export S3_ENDPOINT=$ENDPOINT S3_REGION=$RGW_REGION S3_ACCESS_KEY_ID=$RGW_API_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY=$RGW_API_SECRET_ACCESS_KEY
+export S3_ADMIN_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID S3_ADMIN_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY
 export S3_BUCKET_STAGING=upfront-staging S3_BUCKET_PUBLIC=upfront-public S3_BUCKET_PRIVATE=upfront-private S3_FORCE_PATH_STYLE=true
 EOF
 }
@@ -131,6 +138,12 @@ rgw data = $RGW_DIR/rgw
 # RGW sends a response's headers and body separately; with Nagle on it holds the body until the
 # client ACKs the headers, which a client on a busy keep-alive connection delays by 40 ms.
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
+# Static websites (upfront site deploy): RGW answers as a bucket's website when the Host is
+# <bucket>.s3-website.localhost (browsers resolve *.localhost to loopback); 127.0.0.1 and localhost stay
+# the S3 API with path-style addressing (a host name outside "rgw dns name" would be taken for a bucket).
+rgw enable static website = true
+rgw dns name = localhost
+rgw dns s3website name = s3-website.localhost
 EOF
 # Lifecycle tests: RGW_LC_DEBUG_INTERVAL=N makes a lifecycle "day" last N seconds.
 if [[ -n "${RGW_LC_DEBUG_INTERVAL:-}" ]]; then
@@ -160,6 +173,12 @@ wait_for 30 rgw_answers || fail "radosgw did not answer on $ENDPOINT"
 radosgw-admin -c "$CONF" user create --uid=upfront --display-name="Upfront dev" \
   --access-key="$RGW_ACCESS_KEY_ID" --secret-key="$RGW_SECRET_ACCESS_KEY" >/dev/null 2>>"$RGW_DIR/log/start.log" \
   || fail "radosgw-admin user create"
+# The owner attaches the API user's policy with the IAM API (PutUserPolicy), which needs this capability.
+radosgw-admin -c "$CONF" caps add --uid=upfront --caps="user-policy=*" >/dev/null 2>>"$RGW_DIR/log/start.log" \
+  || fail "radosgw-admin caps add"
+radosgw-admin -c "$CONF" user create --uid="$RGW_API_USER" --display-name="Upfront API (least privilege)" \
+  --access-key="$RGW_API_ACCESS_KEY_ID" --secret-key="$RGW_API_SECRET_ACCESS_KEY" >/dev/null 2>>"$RGW_DIR/log/start.log" \
+  || fail "radosgw-admin user create $RGW_API_USER"
 
 # A second storage class, COLD, with its own data pool, for routes' storageClass and lifecycle
 # transitions. radosgw takes zone changes only when it starts, so it is stopped (SIGTERM: a killed one
@@ -177,7 +196,7 @@ timeout 30 radosgw -c "$CONF" -n client.rgw >>"$RGW_DIR/log/start.log" 2>&1 || f
 wait_for 30 rgw_answers || fail "radosgw did not answer on $ENDPOINT after its restart"
 
 eval "$(env_lines)"
-RGW_CORS_ORIGINS="$RGW_CORS_ORIGINS" "$REPO_DIR/node_modules/.bin/tsx" "$SCRIPT_DIR/provision.ts" \
+RGW_CORS_ORIGINS="$RGW_CORS_ORIGINS" RGW_API_USER="$RGW_API_USER" "$REPO_DIR/node_modules/.bin/tsx" "$SCRIPT_DIR/provision.ts" \
   >>"$RGW_DIR/log/provision.log" 2>&1 || fail "bucket provisioning"
 
 env_lines >"$RGW_DIR/env"

@@ -143,7 +143,7 @@ for (const { driver, database } of setups) {
       assert.equal(file.sha256, sha256(png));
       const served = await fetch(file.url);
       assert.equal(served.status, 200);
-      assert.equal(served.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      assert.equal(served.headers.get('cache-control'), 'public, max-age=3600, stale-while-revalidate=60');
       assert.equal(sha256(new Uint8Array(await served.arrayBuffer())), sha256(png), 'byte-identical');
       await server.upfront.services.background.settled();
       assert.equal(await server.upfront.services.storage.head('staging', upload.key), null, 'staging is empty');

@@ -41,7 +41,7 @@ describe('upfront doctor (Ceph RGW)', () => {
     assert.deepEqual(
       findings.map((finding) => `${finding.status} ${finding.check}`),
       [
-        ...['endpoint', 'clock', 'credentials', 'buckets', `cors ${ORIGIN}`, 'presigned PUT', 'cors ETag', 'POST policy'],
+        ...['endpoint', 'provider', 'clock', 'credentials', 'buckets', `cors ${ORIGIN}`, 'presigned PUT', 'cors ETag', 'POST policy'],
         ...['public', 'staging', 'private'].flatMap((role) => [`anonymous ${role}`, `anonymous list ${role}`]),
       ].map((check) => `ok ${check}`),
     );

@@ -256,6 +256,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
         errorCode: null,
         etag: null,
         fileId: null,
+        replaces: null,
         createdAt: created.createdAt,
         updatedAt: created.createdAt,
       });
@@ -275,7 +276,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
         const created = await Promise.all(inputs.map((input) => store.createUpload(input)));
         for (const [i, input] of inputs.entries()) {
           const { createdAt } = created[i]!;
-          assert.deepEqual(created[i], { ...input, state: 'pending', errorCode: null, etag: null, fileId: null, createdAt, updatedAt: createdAt });
+          assert.deepEqual(created[i], { ...input, state: 'pending', errorCode: null, etag: null, fileId: null, replaces: null, createdAt, updatedAt: createdAt });
           assert.deepEqual(await store.getUpload(input.id), created[i]);
         }
       }
@@ -340,7 +341,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
       const input = fileFor(upload, { contentType: 'application/pdf' });
       const earliest = Date.now();
       const file = await store.finishUpload(input);
-      assert.deepEqual(file, { ...input, createdAt: file.createdAt });
+      assert.deepEqual(file, { ...input, versionId: null, revision: 0, createdAt: file.createdAt });
       assert.ok(file.createdAt.getTime() >= earliest);
       assert.deepEqual(await store.getFile(file.id), file);
       const ready = await store.getUpload(upload.id);

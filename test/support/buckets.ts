@@ -14,10 +14,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-/** Staging, public and private bucket names no other test uses. */
-export function freshBuckets(prefix: string): { staging: string; public: string; private: string } {
+/** Staging, public, private and site bucket names no other test uses (the site is made only when configured). */
+export function freshBuckets(prefix: string): { staging: string; public: string; private: string; site: string } {
   const tag = `${prefix}-${randomUUID().slice(0, 8)}`;
-  return { staging: `${tag}-staging`, public: `${tag}-public`, private: `${tag}-private` };
+  return { staging: `${tag}-staging`, public: `${tag}-public`, private: `${tag}-private`, site: `${tag}-site` };
 }
 
 /** Deletes the buckets and all they hold (versions and delete markers too); missing ones are skipped. */
@@ -30,6 +30,9 @@ export async function removeBuckets(s3: S3Client, buckets: string[]): Promise<vo
     await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
   }
 }
+
+/** A bucket's website URL on the test RGW, whose s3website endpoint answers `<bucket>.s3-website.localhost` (scripts/rgw/start.sh). */
+export const siteUrlOf = ({ endpoint }: { endpoint: string }, bucket: string): string => `http://${bucket}.s3-website.localhost:${new URL(endpoint).port}/`;
 
 /** The browser origin the bucket tests configure. */
 export const ORIGIN = 'http://app.example.test';

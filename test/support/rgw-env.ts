@@ -1,6 +1,10 @@
 /**
  * The S3 driver configuration of the dev Ceph RGW that scripts/rgw/start.sh boots (npm test starts it and
  * exports its S3_* variables). Without them suites fail rather than skip: storage is never optional.
+ *
+ * Two credentials, as in production: rgwConfig() is the API's, with only the runtime policy `upfront
+ * policy` prints (on the three configured buckets); rgwAdminConfig() is the buckets' owner, for what
+ * `upfront setup` does and for tests that make buckets of their own or look into storage directly.
  */
 import { s3ConfigFromEnv, type S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
 
@@ -12,4 +16,20 @@ export function rgwConfig(): S3DriverConfig {
       `RGW is not running: start it with scripts/rgw/start.sh (npm test does this) (${(error as Error).message})`,
     );
   }
+}
+
+/** The configuration with the admin credential (S3_ADMIN_ACCESS_KEY_ID, S3_ADMIN_SECRET_ACCESS_KEY). */
+export function rgwAdminConfig(): S3DriverConfig {
+  const config = rgwConfig();
+  const { S3_ADMIN_ACCESS_KEY_ID: accessKeyId, S3_ADMIN_SECRET_ACCESS_KEY: secretAccessKey } = process.env;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new Error('S3_ADMIN_ACCESS_KEY_ID and S3_ADMIN_SECRET_ACCESS_KEY are not set: start RGW with scripts/rgw/start.sh (npm test does this)');
+  }
+  return { ...config, accessKeyId, secretAccessKey };
+}
+
+/** The admin credential, as setupBuckets and diagnose take it. */
+export function rgwAdmin(): { accessKeyId: string; secretAccessKey: string } {
+  const { accessKeyId, secretAccessKey } = rgwAdminConfig();
+  return { accessKeyId, secretAccessKey };
 }

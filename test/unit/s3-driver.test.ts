@@ -169,7 +169,7 @@ describe('server-side operations', () => {
   test('copy of a missing source rejects with ObjectMissingError and writes nothing', async () => {
     const missing = key('copy-missing');
     const to = key('copy-missing-target');
-    const copy = (ifMatch?: string): Promise<void> =>
+    const copy = (ifMatch?: string): Promise<unknown> =>
       driver.copy({ bucket: 'staging', key: missing }, { bucket: 'public', key: to }, { contentType: 'image/png', ...(ifMatch && { ifMatch }) });
     await assert.rejects(copy(), ObjectMissingError);
     await assert.rejects(copy('"0123456789abcdef0123456789abcdef"'), ObjectMissingError);

@@ -1,6 +1,6 @@
 /**
  * The demo page: dev sign-in, upload with progress, result, and the user's files.
- * It is served by the Upfront API itself, so the API lives at this page's origin.
+ * The API serves it (`upfront dev`), or a website bucket does (`upfront site deploy`), which names the API.
  */
 import { createClient, UpfrontError, type UploadedFile, type UploadRoute, type UploadTask } from '@upfront/client';
 
@@ -48,7 +48,12 @@ const ui = {
   filesMore: element<HTMLButtonElement>('files-more'),
 };
 
-const client = createClient({ endpoint: location.origin, token: () => sessionStorage.getItem(TOKEN_KEY) ?? '' });
+/**
+ * The API: this page's origin, unless the page names another in <meta name="upfront-api"> (as
+ * `upfront site deploy --api <url>` writes it for a page served from a website bucket).
+ */
+const apiUrl = (document.querySelector<HTMLMetaElement>('meta[name="upfront-api"]')?.content || location.origin).replace(/\/+$/, '');
+const client = createClient({ endpoint: apiUrl, token: () => sessionStorage.getItem(TOKEN_KEY) ?? '' });
 let routes: UploadRoute[] = [];
 let nextPage: string | null = null;
 /** The upload in progress: `stop` ends it here only (it can resume later); the task can pause or cancel it. */
@@ -80,7 +85,7 @@ async function signIn(user: string): Promise<void> {
   ui.signinError.hidden = true;
   ui.signinButton.disabled = true;
   try {
-    const response = await fetch('/v1/dev/token', {
+    const response = await fetch(`${apiUrl}/v1/dev/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ user }),

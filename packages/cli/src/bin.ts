@@ -13,6 +13,8 @@ Commands:
   upload   Upload files through an Upfront API: upfront upload <files…> --route <name>
   setup    Provision the S3 buckets the configuration describes (CORS, lifecycle, policies, versioning)
   doctor   Check the live storage setup (endpoint, clock, credential, buckets, CORS, uploads, anonymous reads)
+  site     Deploy a built front end to the website bucket: upfront site deploy [dir]
+  cdn      Print an nginx configuration that serves the public bucket as a caching CDN: upfront cdn nginx
 
 Options of dev and serve:
   --port <n>      Port to listen on (default: $PORT or 3000)
@@ -44,6 +46,18 @@ Options of doctor (same configuration as setup):
   --json                Print the findings as JSON
   Exit codes: 0 nothing fails (warnings allowed), 1 something fails, 2 usage error.
 
+Options of site deploy (same configuration as setup; the site bucket is S3_BUCKET_SITE, its URL S3_SITE_URL):
+  [dir]                 The built front end (default: the demo app this package ships)
+  --api <url>           The Upfront API's URL, written into each page's <meta name="upfront-api">
+  --json                Print the deployed files as JSON
+  Exit codes: 0 deployed, 1 storage refused, 2 usage error.
+
+Options of cdn nginx (same configuration as setup; S3_CDN_SECRET is sent to the bucket as Referer):
+  --listen <port>       nginx's listen (default 80)
+  --server-name <name>  nginx's server_name (default _)
+  --cache-dir <dir>     Where nginx caches files (default /var/cache/nginx/upfront)
+  --max-age <seconds>   How long a file is cached, by nginx and browsers (default 3600)
+
   -h, --help      Show this help
 `;
 
@@ -69,6 +83,16 @@ async function main(): Promise<void> {
   if (command === 'doctor') {
     const { runDoctor } = await import('./doctor.ts');
     process.exitCode = await runDoctor(args);
+    return;
+  }
+  if (command === 'site') {
+    const { runSite } = await import('./site.ts');
+    process.exitCode = await runSite(args);
+    return;
+  }
+  if (command === 'cdn') {
+    const { runCdn } = await import('./cdn.ts');
+    process.exitCode = runCdn(args);
     return;
   }
   if (command === 'upload') {

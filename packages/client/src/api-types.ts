@@ -31,6 +31,10 @@ export interface CreateUploadRequest {
    * Identifies the file (e.g. name, size, date and a hash of its first and last bytes): an unfinished upload of yours with the same fingerprint is answered instead of a new one, so it can be resumed.
    */
   fingerprint?: string;
+  /**
+   * The id of one of your files on the same route: completing this upload writes a new version of it (same id and key; GET /v1/files/{id}/versions lists them). Replacements in flight at once each become a version; the last completed is current.
+   */
+  replaces?: string;
 }
 export interface SignPartsRequest {
   /**
@@ -150,7 +154,7 @@ export interface Upload {
    */
   id: string;
   /**
-   * Where the object is stored (generated from the route's key template).
+   * Where the object is stored (generated from the route's key template); a replacement is staged here and completes over the key of the file it replaces.
    */
   key: string;
   /**
@@ -185,6 +189,10 @@ export interface Upload {
    * The file, once the upload is `ready`.
    */
   fileId: string | null;
+  /**
+   * The file this upload writes a new version of, if it replaces one.
+   */
+  replaces: string | null;
   /**
    * Why verification rejected it (`rejected` only).
    */
@@ -213,7 +221,7 @@ export interface CreatedUpload {
    */
   id: string;
   /**
-   * Where the object is stored (generated from the route's key template).
+   * Where the object is stored (generated from the route's key template); a replacement is staged here and completes over the key of the file it replaces.
    */
   key: string;
   /**
@@ -248,6 +256,10 @@ export interface CreatedUpload {
    * The file, once the upload is `ready`.
    */
   fileId: string | null;
+  /**
+   * The file this upload writes a new version of, if it replaces one.
+   */
+  replaces: string | null;
   /**
    * Why verification rejected it (`rejected` only).
    */
@@ -355,6 +367,46 @@ export interface FileList {
    * The `before` of the next page; null on the last page.
    */
   next: string | null;
+}
+export interface FileVersion {
+  /**
+   * Storage's id of the version (`null` on a bucket without versioning: the one version there is).
+   */
+  id: string;
+  /**
+   * The sanitised filename it was uploaded with.
+   */
+  filename: string;
+  /**
+   * The type detected from its bytes.
+   */
+  contentType: string;
+  /**
+   * Length in bytes.
+   */
+  size: number;
+  /**
+   * Hex SHA-256 the client computed, when it sent one.
+   */
+  sha256: string | null;
+  /**
+   * When it was stored.
+   */
+  createdAt: string;
+  /**
+   * The version the file serves now.
+   */
+  isCurrent: boolean;
+  /**
+   * A short-lived signed download of exactly this version (Content-Disposition: attachment).
+   */
+  url: string;
+}
+export interface FileVersionList {
+  /**
+   * Newest first.
+   */
+  versions: FileVersion[];
 }
 export interface Route {
   /**

@@ -4,6 +4,8 @@ import type { Visibility } from './store/types.ts';
 import { validateKeyTemplate } from './uploads/key-template.ts';
 import { normaliseContentType } from './uploads/content-types.ts';
 import { s3ConfigFromEnv, type S3DriverConfig } from './storage/s3-config.ts';
+import type { CdnConfig } from './buckets/cdn.ts';
+import type { SiteConfig } from './buckets/website.ts';
 
 /** One kind of upload and its rules. */
 export interface RouteConfig {
@@ -85,6 +87,10 @@ export interface BucketLifecycleConfig {
   abortIncompleteDays: number;
   /** Public and private files move to these storage classes after so many days (default none). */
   transitions: { days: number; storageClass: string }[];
+  /** The website bucket `upfront site deploy` fills (S3_BUCKET_SITE, S3_SITE_URL); none by default. */
+  site?: SiteConfig;
+  /** Only this CDN may read public files (S3_CDN_SECRET, S3_CDN_SOURCE_IPS or S3_CDN_DISTRIBUTION_ARN); default anyone may. */
+  cdn?: CdnConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -251,10 +257,14 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** The s3 driver's settings; a missing or malformed one is a configuration error like any other. */
-function s3Config(env: Env): S3DriverConfig {
+/**
+ * The s3 driver's settings; a missing or malformed one is a configuration error like any other. The
+ * file's `"provider"` stands for S3_PROVIDER when that is not set.
+ */
+function s3Config(env: Env, file: Record<string, unknown>): S3DriverConfig {
+  if (file.provider !== undefined && typeof file.provider !== 'string') throw new ConfigError('"provider" is a store\'s name, like "minio" (see S3_PROVIDER)');
   try {
-    return s3ConfigFromEnv(env);
+    return s3ConfigFromEnv({ ...env, S3_PROVIDER: env.S3_PROVIDER || (file.provider as string | undefined) });
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -315,14 +325,14 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
   }
   checkDevIssuer(mode, auth);
 
-  const buckets = parseBuckets(file.buckets ?? {});
+  const buckets = parseBuckets(file.buckets ?? {}, env);
   checkLifetimes(routes, buckets);
 
   return {
     mode,
     dataDir,
     databaseUrl: env.DATABASE_URL || `sqlite:${resolve(dataDir, 'upfront.db')}`,
-    storage: driver === 's3' ? { driver: 's3', ...s3Config(env) } : {
+    storage: driver === 's3' ? { driver: 's3', ...s3Config(env, file) } : {
             driver: 'disk',
             secret: env.DISK_SECRET || undefined,
             lifecycleDaySeconds: parseWhole(env.DISK_LIFECYCLE_DAY_SECONDS ?? DAY, 1, DAY, 'DISK_LIFECYCLE_DAY_SECONDS'),
@@ -355,11 +365,12 @@ function checkLifetimes(routes: ReadonlyMap<string, RouteConfig>, buckets: Bucke
 }
 
 /** `"buckets": {"stagingExpiryDays": 1, "abortIncompleteDays": 1, "transitions": [{"days": 30, "storageClass": "COLD"}]}` */
-function parseBuckets(raw: unknown): BucketLifecycleConfig {
+function parseBuckets(raw: unknown, env: Env): BucketLifecycleConfig {
   if (!isObject(raw)) throw new ConfigError('"buckets" must be an object: {"stagingExpiryDays": 1, "transitions": [...]}');
   const days = (value: unknown, what: string) => parseWhole(value, 1, 36_500, `"buckets": "${what}"`, 'days');
   const transitions = raw.transitions ?? [];
   if (!Array.isArray(transitions)) throw new ConfigError('"buckets": "transitions" is a list like [{"days": 30, "storageClass": "COLD"}]');
+  const [site, cdn] = [parseSite(raw.site, env), parseCdn(raw.cdn, env)];
   return {
     stagingExpiryDays: days(raw.stagingExpiryDays ?? 1, 'stagingExpiryDays'),
     abortIncompleteDays: days(raw.abortIncompleteDays ?? 1, 'abortIncompleteDays'),
@@ -369,5 +380,62 @@ function parseBuckets(raw: unknown): BucketLifecycleConfig {
       }
       return { days: days(transition.days, 'transitions[].days'), storageClass: transition.storageClass };
     }),
+    ...(site && { site }),
+    ...(cdn && { cdn }),
   };
+}
+
+/**
+ * `"buckets": {"site": {"bucket": "…", "url": "…", "indexDocument": "index.html", "errorDocument": "404.html"}}`;
+ * S3_BUCKET_SITE and S3_SITE_URL stand for bucket and url.
+ */
+function parseSite(raw: unknown, env: Env): SiteConfig | undefined {
+  if (raw !== undefined && !isObject(raw)) throw new ConfigError('"buckets": "site" is {"bucket": "…", "url": "…"}');
+  const bucket = env.S3_BUCKET_SITE || raw?.bucket;
+  if (bucket === undefined) return undefined;
+  if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`the site bucket (S3_BUCKET_SITE) must be a bucket name (got ${JSON.stringify(bucket)})`);
+  const url = env.S3_SITE_URL || raw?.url;
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url) || !URL.canParse(url)) {
+    throw new ConfigError(
+      `the site bucket needs the URL browsers reach it at: S3_SITE_URL ("buckets": {"site": {"url": …}}), its website endpoint, e.g. http://${bucket}.s3-website-<region>.amazonaws.com, or http://${bucket}.s3-website.localhost:7480 on the dev RGW (got ${JSON.stringify(url ?? null)})`,
+    );
+  }
+  const documentName = (value: unknown, fallback: string, what: string) => {
+    const name = value ?? fallback;
+    if (typeof name !== 'string' || !/^[^/\s][^\s]*$/.test(name)) throw new ConfigError(`"buckets": "site": "${what}" is a file name in the site, like ${fallback}`);
+    return name;
+  };
+  return { bucket, url, indexDocument: documentName(raw?.indexDocument, 'index.html', 'indexDocument'), errorDocument: documentName(raw?.errorDocument, '404.html', 'errorDocument') };
+}
+
+/**
+ * `"buckets": {"cdn": {…}}` names how the public bucket knows its CDN, one of: `"secret"` (sent as Referer),
+ * `"sourceIps"` (CIDR blocks) or `"cloudFrontDistributionArn"` (CloudFront with Origin Access Control).
+ * S3_CDN_SECRET, S3_CDN_SOURCE_IPS (comma-separated) and S3_CDN_DISTRIBUTION_ARN, when any is set, replace it.
+ */
+function parseCdn(raw: unknown, env: Env): CdnConfig | undefined {
+  if (raw !== undefined && !isObject(raw)) throw new ConfigError('"buckets": "cdn" is {"secret": "…"}, {"sourceIps": […]} or {"cloudFrontDistributionArn": "…"}');
+  const fromEnv = Boolean(env.S3_CDN_SECRET || env.S3_CDN_SOURCE_IPS || env.S3_CDN_DISTRIBUTION_ARN);
+  const given = fromEnv
+    ? { secret: env.S3_CDN_SECRET || undefined, sourceIps: env.S3_CDN_SOURCE_IPS ? list(env.S3_CDN_SOURCE_IPS) : undefined, cloudFrontDistributionArn: env.S3_CDN_DISTRIBUTION_ARN || undefined }
+    : { secret: raw?.secret, sourceIps: raw?.sourceIps, cloudFrontDistributionArn: raw?.cloudFrontDistributionArn };
+  const named = Object.keys(given).filter((key) => given[key as keyof typeof given] !== undefined);
+  if (named.length === 0) return undefined;
+  if (named.length > 1) throw new ConfigError(`"buckets": "cdn" names one way the bucket knows its CDN, not ${named.join(' and ')}`);
+  const { secret, sourceIps, cloudFrontDistributionArn } = given;
+  if (secret !== undefined) {
+    // Anyone who has it reads around the CDN: it must not be guessable.
+    if (typeof secret !== 'string' || !/^[\x21-\x7e]{24,}$/.test(secret)) throw new ConfigError('the CDN secret (S3_CDN_SECRET) is at least 24 printable characters without spaces, e.g. from `openssl rand -hex 24`');
+    return { secret };
+  }
+  if (sourceIps !== undefined) {
+    if (!Array.isArray(sourceIps) || sourceIps.length === 0 || !sourceIps.every((ip) => typeof ip === 'string' && /^[0-9a-f:.]+(\/\d{1,3})?$/i.test(ip))) {
+      throw new ConfigError('the CDN\'s addresses (S3_CDN_SOURCE_IPS) are addresses or CIDR blocks like 203.0.113.0/24');
+    }
+    return { sourceIps: sourceIps as string[] };
+  }
+  if (typeof cloudFrontDistributionArn !== 'string' || !/^arn:aws[a-z-]*:cloudfront::\d{12}:distribution\/[A-Z0-9]+$/.test(cloudFrontDistributionArn)) {
+    throw new ConfigError('the CloudFront distribution (S3_CDN_DISTRIBUTION_ARN) is an ARN like arn:aws:cloudfront::111122223333:distribution/EDFDVBD6EXAMPLE');
+  }
+  return { cloudFrontDistributionArn };
 }

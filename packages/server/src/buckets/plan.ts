@@ -3,9 +3,10 @@
  * state state.ts read, so the same plan serves `upfront setup` (which applies it) and `--dry-run`.
  */
 import type { BucketState } from './state.ts';
-import type { BucketRole, BucketSpec, CorsRule, LifecycleRule, PolicyDocument } from './spec.ts';
+import type { BucketRole, BucketSpec, CorsRule, LifecycleRule, PolicyDocument, PolicyStatement, PublicAccessBlock } from './spec.ts';
+import { sameWebsite } from './website.ts';
 
-export type Setting = 'bucket' | 'acl' | 'policy' | 'cors' | 'lifecycle' | 'versioning';
+export type Setting = 'bucket' | 'public-access' | 'acl' | 'policy' | 'cors' | 'lifecycle' | 'versioning' | 'website';
 
 export interface Change {
   bucket: string;
@@ -19,6 +20,8 @@ export function planBucket(spec: BucketSpec, state: BucketState): Change[] {
   const changes: Change[] = [];
   const change = (setting: Setting, summary: string) => changes.push({ bucket: spec.name, role: spec.role, setting, summary });
   if (!state.exists) change('bucket', 'create the bucket');
+  // Before the policy: AWS refuses a public bucket policy while BlockPublicPolicy is on (new buckets' default).
+  if (spec.publicAccessBlock && !same(spec.publicAccessBlock, state.publicAccessBlock)) change('public-access', `set Block Public Access: ${describeBlock(spec.publicAccessBlock)}`);
   if (state.publicAcl) change('acl', 'make the ACL private (it grants access to everyone)');
   if (!samePolicy(spec.policy, state.policy)) {
     change('policy', spec.policy ? `set the bucket policy: ${describePolicy(spec.policy)}` : `remove the bucket policy (${describePolicy(state.policy!)})`);
@@ -28,6 +31,9 @@ export function planBucket(spec: BucketSpec, state: BucketState): Change[] {
     change('lifecycle', spec.lifecycle.length > 0 ? `set lifecycle: ${spec.lifecycle.map(describeRule).join('; ')}` : 'remove Upfront\'s lifecycle rules (no longer configured)');
   }
   if (spec.versioning && state.versioning !== 'Enabled') change('versioning', 'turn versioning on (replaced and deleted files can be restored)');
+  if (spec.website && !sameWebsite(spec.website, state.website)) {
+    change('website', `serve it as a website (index document ${spec.website.indexDocument}, error document ${spec.website.errorDocument})`);
+  }
   return changes;
 }
 
@@ -71,14 +77,36 @@ function samePolicy(want: PolicyDocument | null, have: PolicyDocument | null): b
       principal: principal(statement.Principal),
       action: list(statement.Action),
       resource: list(statement.Resource),
+      // Condition keys are case-insensitive (AWS:SourceArn, aws:SourceArn).
+      condition: Object.entries(statement.Condition ?? {})
+        .flatMap(([test, pairs]) => Object.entries(pairs).map(([key, values]) => [test, key.toLowerCase(), list(values)]))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     })).sort((a, b) => a.sid.localeCompare(b.sid));
   return same(canonical(want), canonical(have));
 }
 
 function describePolicy(policy: PolicyDocument): string {
   return policy.Statement.map(
-    (statement) => `${statement.Effect === 'Allow' ? 'allow' : 'deny'} ${statement.Principal === '*' ? 'anyone' : JSON.stringify(statement.Principal)} ${[statement.Action].flat().join(', ')} on ${[statement.Resource].flat().join(', ')}`,
+    (statement) =>
+      `${statement.Effect === 'Allow' ? 'allow' : 'deny'} ${statement.Principal === '*' ? 'anyone' : JSON.stringify(statement.Principal)} ${[statement.Action].flat().join(', ')} on ${[statement.Resource].flat().join(', ')}${describeCondition(statement.Condition)}`,
   ).join('; ');
+}
+
+/** ` if …` of a statement's condition; a secret Referer is named, never printed. */
+function describeCondition(condition: PolicyStatement['Condition']): string {
+  const words: Record<string, string> = { StringEquals: 'is', IpAddress: 'in' };
+  const tests = Object.entries(condition ?? {}).flatMap(([test, pairs]) =>
+    Object.entries(pairs).map(([key, values]) => (key.toLowerCase() === 'aws:referer' ? `${key} is the CDN's secret` : `${key} ${words[test] ?? test} ${[values].flat().join(', ')}`)),
+  );
+  return tests.length > 0 ? ` if ${tests.join(' and ')}` : '';
+}
+
+function describeBlock(block: PublicAccessBlock): string {
+  const names = { blockPublicAcls: 'BlockPublicAcls', ignorePublicAcls: 'IgnorePublicAcls', blockPublicPolicy: 'BlockPublicPolicy', restrictPublicBuckets: 'RestrictPublicBuckets' } as const;
+  const switches = Object.keys(names) as (keyof PublicAccessBlock)[];
+  const on = switches.filter((name) => block[name]).map((name) => names[name]);
+  const off = switches.filter((name) => !block[name]).map((name) => names[name]);
+  return [on.length > 0 && `${on.join(', ')} on`, off.length > 0 && `${off.join(', ')} off (the bucket policy's public read)`].filter(Boolean).join('; ');
 }
 
 function describeCors(rule: CorsRule): string {

@@ -5,13 +5,18 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client, type StorageClass } from '@aws-sdk/client-s3';
 
+/** Where probe objects go: doctor's round trips, and setup's and doctor's storage-class probes (the admin policy grants these). */
+export const DOCTOR_PREFIX = 'upfront-doctor/';
+export const PROBE_PREFIX = 'upfront-probe/';
+export const PROBE_PREFIXES = [DOCTOR_PREFIX, PROBE_PREFIX];
+
 export interface Probe {
   key: string;
   remove(): Promise<void>;
 }
 
 export async function putProbe(s3: S3Client, bucket: string, options: { key?: string; body?: string; storageClass?: string } = {}): Promise<Probe> {
-  const key = options.key ?? `upfront-probe/${randomUUID()}`;
+  const key = options.key ?? `${PROBE_PREFIX}${randomUUID()}`;
   const { VersionId } = await s3.send(
     new PutObjectCommand({
       Bucket: bucket,

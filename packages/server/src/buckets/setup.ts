@@ -12,26 +12,33 @@ import {
   PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
   PutBucketVersioningCommand,
+  PutPublicAccessBlockCommand,
   type LifecycleRule as S3LifecycleRule,
   type S3Client,
   type TransitionStorageClass,
 } from '@aws-sdk/client-s3';
+import { detectProvider, minioStaleUploadsCommand, type AppliedProvider } from '../storage/providers.ts';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { createS3Client } from '../storage/s3-driver.ts';
 import { planBucket, type Change } from './plan.ts';
 import { missingStorageClass } from './storage-class.ts';
 import { bucketSpecs, type BucketSettings, type BucketSpec } from './spec.ts';
 import { readBucket, type BucketState } from './state.ts';
+import { putWebsite } from './website.ts';
 
 export interface SetupOptions {
   /** Plan only. */
   dryRun?: boolean;
   /** Credentials allowed to configure buckets; default the API's own. */
   admin?: { accessKeyId: string; secretAccessKey: string };
+  /** The provider whose profile to provision for; default: configured or detected (providers.ts). */
+  provider?: AppliedProvider;
 }
 
 export interface SetupResult {
   endpoint: string;
+  /** The provider profile the plan follows. */
+  provider: AppliedProvider;
   changes: Change[];
   /** Whether the changes were made (false for a dry run, or when there were none). */
   applied: boolean;
@@ -42,10 +49,12 @@ export interface SetupResult {
 export async function setupBuckets(config: S3DriverConfig, settings: BucketSettings, options: SetupOptions = {}): Promise<SetupResult> {
   const s3 = createS3Client(options.admin ? { ...config, ...options.admin, sessionToken: undefined } : config);
   try {
-    const specs = bucketSpecs(config, settings);
+    const provider = options.provider ?? (await detectProvider(config));
+    const { profile } = provider;
+    const specs = bucketSpecs(config, settings, profile);
     const states = await Promise.all(
       specs.map((spec) =>
-        readBucket(s3, spec.name).catch((error: unknown) => {
+        readBucket(s3, spec.name, { publicAccessBlock: profile.blockPublicAccess, website: spec.website !== undefined }).catch((error: unknown) => {
           throw new SetupError(`${spec.name}: could not read its settings from ${config.endpoint}`, [], error);
         }),
       ),
@@ -53,19 +62,21 @@ export async function setupBuckets(config: S3DriverConfig, settings: BucketSetti
     const plans = specs.map((spec, index) => ({ spec, state: states[index]!, changes: planBucket(spec, states[index]!) }));
     const changes = plans.flatMap((plan) => plan.changes);
     const warnings = settings.origins.length === 0 ? ['No browser origins are configured (CORS_ORIGINS): staging gets no CORS rules, so browsers cannot upload.'] : [];
-    if (options.dryRun || changes.length === 0) return { endpoint: config.endpoint, changes, applied: false, warnings };
+    if (profile.abortIncomplete === 'store-setting') warnings.push(staleUploadsNote(settings.abortIncompleteDays));
+    if (settings.cdn && !config.publicBaseUrl) warnings.push('Public files are readable through the CDN only ("buckets": "cdn"), but S3_PUBLIC_BASE_URL is not set: file URLs point at the bucket, which refuses them. Set it to the CDN\'s URL.');
+    if (options.dryRun || changes.length === 0) return { endpoint: config.endpoint, provider, changes, applied: false, warnings };
     const done: Change[] = [];
     for (const { spec, state, changes } of plans) {
       for (const change of changes) {
         try {
-          await apply(s3, config, spec, state, change);
+          await apply(s3, provider, config, spec, state, change);
         } catch (error) {
           throw new SetupError(`${change.bucket}: could not ${change.summary}`, done, error, change);
         }
         done.push(change);
       }
     }
-    return { endpoint: config.endpoint, changes, applied: true, warnings };
+    return { endpoint: config.endpoint, provider, changes, applied: true, warnings };
   } finally {
     s3.destroy();
   }
@@ -95,11 +106,29 @@ const HINTS: Record<string, string> = {
   ECONNREFUSED: ' Nothing answers there: check S3_ENDPOINT, and that the store is running.',
 };
 
-async function apply(s3: S3Client, config: S3DriverConfig, spec: BucketSpec, state: BucketState, change: Change): Promise<void> {
+/** MinIO aborts stale multipart uploads by its own setting, in place of the lifecycle rule it drops. */
+const staleUploadsNote = (abortIncompleteDays: number): string =>
+  `MinIO ignores lifecycle rules that abort unfinished multipart uploads, and aborts them itself after its api stale_uploads_expiry (24h unless set): to abort them after ${abortIncompleteDays === 1 ? '1 day' : `${abortIncompleteDays} days`} as configured, run \`${minioStaleUploadsCommand(abortIncompleteDays)}\` (ALIAS: your mc alias of the store).`;
+
+async function apply(s3: S3Client, provider: AppliedProvider, config: S3DriverConfig, spec: BucketSpec, state: BucketState, change: Change): Promise<void> {
   const Bucket = spec.name;
   switch (change.setting) {
     case 'bucket':
-      return void (await s3.send(new CreateBucketCommand({ Bucket, ...locationOf(config) })));
+      return void (await s3.send(new CreateBucketCommand({ Bucket, ...locationOf(provider, config) })));
+    case 'public-access': {
+      const block = spec.publicAccessBlock!;
+      return void (await s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket,
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: block.blockPublicAcls,
+            IgnorePublicAcls: block.ignorePublicAcls,
+            BlockPublicPolicy: block.blockPublicPolicy,
+            RestrictPublicBuckets: block.restrictPublicBuckets,
+          },
+        }),
+      ));
+    }
     case 'acl':
       return void (await s3.send(new PutBucketAclCommand({ Bucket, ACL: 'private' })));
     case 'policy':
@@ -143,11 +172,12 @@ async function apply(s3: S3Client, config: S3DriverConfig, spec: BucketSpec, sta
     }
     case 'versioning':
       return void (await s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } })));
+    case 'website':
+      return putWebsite(s3, Bucket, spec.website!);
   }
 }
 
 /** AWS wants the region named when a bucket is created outside us-east-1; other stores take their default. */
-function locationOf({ endpoint, region }: S3DriverConfig) {
-  const aws = new URL(endpoint).hostname.endsWith('.amazonaws.com');
-  return aws && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {};
+function locationOf({ provider }: AppliedProvider, { region }: S3DriverConfig) {
+  return provider === 'aws' && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {};
 }

@@ -2,10 +2,15 @@
  * What the three buckets should look like, from the configuration: the settings `upfront setup`
  * provisions and `upfront doctor` checks. Staging is private, takes uploads from the configured
  * origins (CORS for every method the clients send, ETag exposed) and empties itself (objects expire,
- * abandoned multipart uploads are aborted). Public grants anonymous GetObject and nothing else, and
- * keeps versions; private grants nothing anonymous and keeps versions.
+ * abandoned multipart uploads are aborted). Public grants anonymous GetObject and nothing else (only
+ * to the CDN when one is configured), and keeps versions; private grants nothing anonymous and keeps
+ * versions. An optional fourth bucket serves a built front end as a static website. The provider's
+ * profile adapts them (storage/providers.ts): Block Public Access on AWS, no abort rule on MinIO (which ignores it).
  */
+import { PROFILES, type ProviderProfile } from '../storage/providers.ts';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
+import { publicReadStatement, type CdnConfig } from './cdn.ts';
+import type { SiteConfig, WebsiteSettings } from './website.ts';
 
 /** The headers Upfront's signed uploads carry that a browser must be allowed to send (content-length is the browser's own). */
 export const SIGNED_UPLOAD_HEADERS = ['content-type', 'content-md5'];
@@ -40,6 +45,8 @@ export interface PolicyStatement {
   Principal: '*' | Record<string, string | string[]>;
   Action: string[];
   Resource: string[];
+  /** e.g. {"StringEquals": {"aws:Referer": "…"}}: the statement applies only when these hold. */
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 export interface PolicyDocument {
@@ -47,7 +54,19 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
-export type BucketRole = 'staging' | 'public' | 'private';
+export type BucketRole = 'staging' | 'public' | 'private' | 'site';
+
+/** S3 Block Public Access, each of its four switches. */
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
+const BLOCK_ALL: PublicAccessBlock = { blockPublicAcls: true, ignorePublicAcls: true, blockPublicPolicy: true, restrictPublicBuckets: true };
+/** Everything blocked but what a bucket policy grants anyone: the public bucket's anonymous GetObject. */
+const BLOCK_ALL_BUT_POLICY: PublicAccessBlock = { ...BLOCK_ALL, blockPublicPolicy: false, restrictPublicBuckets: false };
 
 export interface BucketSpec {
   role: BucketRole;
@@ -59,6 +78,10 @@ export interface BucketSpec {
   policy: PolicyDocument | null;
   /** Versioning enabled; false leaves the bucket's versioning as it is. */
   versioning: boolean;
+  /** Served as a static website (website.ts); absent leaves the bucket's website settings as they are. */
+  website?: WebsiteSettings;
+  /** Block Public Access (AWS); null leaves it as it is. */
+  publicAccessBlock: PublicAccessBlock | null;
 }
 
 export interface BucketSettings {
@@ -70,14 +93,19 @@ export interface BucketSettings {
   abortIncompleteDays: number;
   /** Lifecycle transitions of the public and private buckets' files, e.g. to a cold class after 30 days. */
   transitions: Transition[];
+  /** The optional website bucket of a built front end (`upfront site deploy`). */
+  site?: SiteConfig;
+  /** A CDN in front of the public bucket: only it may read public files (cdn.ts). */
+  cdn?: CdnConfig;
 }
 
 export const DEFAULT_BUCKET_SETTINGS: Omit<BucketSettings, 'origins'> = { stagingExpiryDays: 1, abortIncompleteDays: 1, transitions: [] };
 
 const MAX_AGE = 3000;
 
-export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settings: BucketSettings): BucketSpec[] {
+export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settings: BucketSettings, profile: Readonly<ProviderProfile> = PROFILES.other): BucketSpec[] {
   const { origins } = settings;
+  const blocked = profile.blockPublicAccess ? BLOCK_ALL : null;
   // Files in the final buckets move to colder classes as they age, when the configuration says so.
   const finalLifecycle: LifecycleRule[] = settings.transitions.length > 0 ? [{ id: 'upfront-transitions', prefix: '', transitions: settings.transitions }] : [];
   const cors = (methods: string[], headers: string[]): CorsRule[] | null =>
@@ -90,10 +118,12 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
       cors: cors(['PUT', 'POST', 'GET', 'HEAD', 'DELETE'], SIGNED_UPLOAD_HEADERS),
       lifecycle: [
         { id: 'upfront-expire-staged', prefix: '', expirationDays: settings.stagingExpiryDays },
-        { id: 'upfront-abort-incomplete', prefix: '', abortIncompleteDays: settings.abortIncompleteDays },
+        // MinIO drops this rule and aborts stale uploads by its own setting (setup says how to set it).
+        ...(profile.abortIncomplete === 'lifecycle' ? [{ id: 'upfront-abort-incomplete', prefix: '', abortIncompleteDays: settings.abortIncompleteDays }] : []),
       ],
       policy: null,
       versioning: false,
+      publicAccessBlock: blocked,
     },
     {
       role: 'public',
@@ -102,10 +132,34 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
       lifecycle: finalLifecycle,
       policy: {
         Version: '2012-10-17',
-        Statement: [{ Sid: 'UpfrontPublicRead', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${buckets.public}/*`] }],
+        Statement: [publicReadStatement(buckets.public, settings.cdn)],
       },
       versioning: true,
+      // Behind CloudFront with OAC only the distribution reads, which AWS does not count as public: block all.
+      publicAccessBlock: profile.blockPublicAccess ? (readByOac(profile, settings.cdn) ? BLOCK_ALL : BLOCK_ALL_BUT_POLICY) : null,
     },
-    { role: 'private', name: buckets.private, cors: null, lifecycle: finalLifecycle, policy: null, versioning: true },
+    { role: 'private', name: buckets.private, cors: null, lifecycle: finalLifecycle, policy: null, versioning: true, publicAccessBlock: blocked },
+    ...(settings.site ? [siteSpec(settings.site, profile.blockPublicAccess ? BLOCK_ALL_BUT_POLICY : null)] : []),
   ];
+}
+
+/** Whether the CDN reads the public bucket through CloudFront Origin Access Control: on stores whose profile has it (AWS). */
+const readByOac = (profile: Readonly<ProviderProfile>, cdn: CdnConfig | undefined): boolean =>
+  profile.originAccess === 'oac' && cdn !== undefined && 'cloudFrontDistributionArn' in cdn;
+
+/** The website bucket: anyone may read its files (nobody list them); no CORS, pages load from its own origin. */
+function siteSpec(site: SiteConfig, publicAccessBlock: PublicAccessBlock | null): BucketSpec {
+  return {
+    role: 'site',
+    name: site.bucket,
+    cors: null,
+    lifecycle: [],
+    policy: {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'UpfrontSiteRead', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${site.bucket}/*`] }],
+    },
+    versioning: false,
+    publicAccessBlock,
+    website: { indexDocument: site.indexDocument, errorDocument: site.errorDocument },
+  };
 }

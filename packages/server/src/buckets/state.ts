@@ -5,11 +5,13 @@ import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
   GetBucketVersioningCommand,
+  GetPublicAccessBlockCommand,
   HeadBucketCommand,
   type LifecycleRule as S3LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { CorsRule, LifecycleRule, PolicyDocument } from './spec.ts';
+import type { CorsRule, LifecycleRule, PolicyDocument, PublicAccessBlock } from './spec.ts';
+import { readWebsite, type WebsiteSettings } from './website.ts';
 
 export interface BucketState {
   exists: boolean;
@@ -22,11 +24,18 @@ export interface BucketState {
   versioning: 'Enabled' | 'Suspended' | 'Off';
   /** The ACL grants something to everyone (AllUsers) or to any AWS account (AuthenticatedUsers). */
   publicAcl: boolean;
+  /** Block Public Access (none: all off); null when not read. */
+  publicAccessBlock: PublicAccessBlock | null;
+  /** Its static website settings; null when it is no website, absent when not read. */
+  website?: WebsiteSettings | null;
 }
+
+const NO_BLOCK: PublicAccessBlock = { blockPublicAcls: false, ignorePublicAcls: false, blockPublicPolicy: false, restrictPublicBuckets: false };
 
 const ANYONE = /\/global\/(AllUsers|AuthenticatedUsers)$/;
 
-export async function readBucket(s3: S3Client, bucket: string): Promise<BucketState> {
+/** `publicAccessBlock`: read Block Public Access too (only the AWS profile sets it); `website`: the website settings too. */
+export async function readBucket(s3: S3Client, bucket: string, { publicAccessBlock = false, website = false } = {}): Promise<BucketState> {
   const exists = await s3.send(new HeadBucketCommand({ Bucket: bucket })).then(
     () => true,
     (error: { $metadata?: { httpStatusCode?: number } }) => {
@@ -34,14 +43,18 @@ export async function readBucket(s3: S3Client, bucket: string): Promise<BucketSt
       throw error;
     },
   );
-  if (!exists) return { exists, cors: [], lifecycle: [], lifecycleRules: [], policy: null, versioning: 'Off', publicAcl: false };
-  const [cors, lifecycle, policy, versioning, acl] = await Promise.all([
+  if (!exists) return { exists, cors: [], lifecycle: [], lifecycleRules: [], policy: null, versioning: 'Off', publicAcl: false, publicAccessBlock: publicAccessBlock ? NO_BLOCK : null };
+  const [cors, lifecycle, policy, versioning, acl, block, site] = await Promise.all([
     absentAs(s3.send(new GetBucketCorsCommand({ Bucket: bucket })), { CORSRules: [] }),
     absentAs(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), { Rules: [] }),
     absentAs(s3.send(new GetBucketPolicyCommand({ Bucket: bucket })), { Policy: undefined }),
     s3.send(new GetBucketVersioningCommand({ Bucket: bucket })),
     s3.send(new GetBucketAclCommand({ Bucket: bucket })),
+    publicAccessBlock ? absentAs(s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })), { PublicAccessBlockConfiguration: undefined }) : undefined,
+    website ? readWebsite(s3, bucket) : undefined,
   ]);
+  // No configuration at all is every switch off.
+  const switches = block && (block.PublicAccessBlockConfiguration ?? {});
   return {
     exists,
     cors: (cors.CORSRules ?? []).map((rule) => ({
@@ -64,6 +77,15 @@ export async function readBucket(s3: S3Client, bucket: string): Promise<BucketSt
     policy: policy.Policy ? (JSON.parse(policy.Policy) as PolicyDocument) : null,
     versioning: versioning.Status ?? 'Off',
     publicAcl: (acl.Grants ?? []).some((grant) => ANYONE.test(grant.Grantee?.URI ?? '')),
+    publicAccessBlock: switches
+      ? {
+          blockPublicAcls: switches.BlockPublicAcls ?? false,
+          ignorePublicAcls: switches.IgnorePublicAcls ?? false,
+          blockPublicPolicy: switches.BlockPublicPolicy ?? false,
+          restrictPublicBuckets: switches.RestrictPublicBuckets ?? false,
+        }
+      : null,
+    ...(site !== undefined && { website: site }),
   };
 }
 

@@ -79,7 +79,7 @@ export const operations: Operation[] = [
     status: 201,
     alsoStatus: { status: 200, description: 'An unfinished multipart upload of the same file (same fingerprint), with the parts storage holds: resume it.' },
     response: 'CreatedUpload',
-    errors: [...JSON_BODY_ERRORS, 'invalid_filename', 'file_too_large', 'type_not_allowed', 'storage_unavailable'],
+    errors: [...JSON_BODY_ERRORS, 'invalid_filename', 'file_too_large', 'type_not_allowed', 'not_found', 'storage_unavailable'],
   },
   {
     method: 'post',
@@ -155,6 +155,26 @@ export const operations: Operation[] = [
     status: 204,
     errors: ['not_found', 'storage_unavailable'],
   },
+  {
+    method: 'get',
+    path: '/v1/files/{id}/versions',
+    operationId: 'listFileVersions',
+    summary: 'The versions of one of your files (replace it with an upload naming it in `replaces`), newest first',
+    auth: true,
+    status: 200,
+    response: 'FileVersionList',
+    errors: ['not_found', 'storage_unavailable'],
+  },
+  {
+    method: 'post',
+    path: '/v1/files/{id}/versions/{versionId}/restore',
+    operationId: 'restoreFileVersion',
+    summary: 'Make an older version of one of your files current again (a copy of it becomes the newest version)',
+    auth: true,
+    status: 200,
+    response: 'File',
+    errors: ['not_found', 'storage_unavailable'],
+  },
 ];
 
 const conversion: ConversionConfig = {
@@ -201,7 +221,9 @@ export function openApiDocument({ devIssuer }: { devIssuer: boolean }): Record<s
 function describe(operation: Operation): Record<string, unknown> {
   const parameters: unknown[] = [];
   for (const name of operation.path.match(/(?<=\{)[^}]+(?=\})/g) ?? []) {
-    parameters.push({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
+    // Ids are UUIDs; storage's version ids are its own opaque strings.
+    const schema = name === 'versionId' ? { type: 'string', minLength: 1, maxLength: 1024 } : { type: 'string', format: 'uuid' };
+    parameters.push({ name, in: 'path', required: true, schema });
   }
   for (const [name, schema] of Object.entries(operation.query?.entries ?? {})) {
     const { $schema: _, ...converted } = toJsonSchema(schema, { ...conversion, errorMode: 'ignore' });

@@ -64,6 +64,10 @@ export const CreateUploadRequest = v.object(
       v.optional(v.pipe(v.string('Send "fingerprint" as a string.'), v.minLength(1, 'Send "fingerprint" as 1 to 200 characters.'), v.maxLength(200, 'Send "fingerprint" as 1 to 200 characters.'))),
       v.description('Identifies the file (e.g. name, size, date and a hash of its first and last bytes): an unfinished upload of yours with the same fingerprint is answered instead of a new one, so it can be resumed.'),
     ),
+    replaces: v.pipe(
+      v.optional(v.pipe(v.string('Send "replaces" as the id of one of your files.'), v.uuid('Send "replaces" as the id of one of your files (a UUID).'))),
+      v.description('The id of one of your files on the same route: completing this upload writes a new version of it (same id and key; GET /v1/files/{id}/versions lists them). Replacements in flight at once each become a version; the last completed is current.'),
+    ),
   },
   'Send a JSON object: {"route", "filename", "contentType", "size"}.',
 );
@@ -169,7 +173,7 @@ export const PresignedPost = v.object({
 
 const uploadEntries = {
   id: uuid('The upload id.'),
-  key: text('Where the object is stored (generated from the route\'s key template).'),
+  key: text('Where the object is stored (generated from the route\'s key template); a replacement is staged here and completes over the key of the file it replaces.'),
   route: text('The route it was created on.'),
   strategy,
   state: v.pipe(
@@ -181,6 +185,7 @@ const uploadEntries = {
   size: bytes('The declared length in bytes.'),
   expiresAt: timestamp('When the signed request stops working.'),
   fileId: v.pipe(v.nullable(v.string()), v.description('The file, once the upload is `ready`.')),
+  replaces: v.pipe(v.nullable(v.string()), v.description('The file this upload writes a new version of, if it replaces one.')),
   errorCode: v.pipe(v.nullable(v.string()), v.description('Why verification rejected it (`rejected` only).')),
   multipart: v.pipe(
     v.nullable(
@@ -221,6 +226,21 @@ export const File = v.object({
 export const FileList = v.object({
   files: v.pipe(v.array(File), v.description('Newest first.')),
   next: v.pipe(v.nullable(v.string()), v.description('The `before` of the next page; null on the last page.')),
+});
+
+export const FileVersion = v.object({
+  id: text('Storage\'s id of the version (`null` on a bucket without versioning: the one version there is).'),
+  filename: text('The sanitised filename it was uploaded with.'),
+  contentType: text('The type detected from its bytes.'),
+  size: bytes('Length in bytes.'),
+  sha256: v.pipe(v.nullable(v.string()), v.description('Hex SHA-256 the client computed, when it sent one.')),
+  createdAt: timestamp('When it was stored.'),
+  isCurrent: v.pipe(v.boolean(), v.description('The version the file serves now.')),
+  url: text('A short-lived signed download of exactly this version (Content-Disposition: attachment).'),
+});
+
+export const FileVersionList = v.object({
+  versions: v.pipe(v.array(FileVersion), v.description('Newest first.')),
 });
 
 export const Route = v.object({
@@ -267,6 +287,8 @@ export const components = {
   CreatedUpload,
   File,
   FileList,
+  FileVersion,
+  FileVersionList,
   Route,
   RouteList,
   DevToken,
@@ -278,6 +300,7 @@ export type UploadJson = v.InferOutput<typeof Upload>;
 export type CreatedUploadJson = v.InferOutput<typeof CreatedUpload>;
 export type FileJson = v.InferOutput<typeof File>;
 export type FileListJson = v.InferOutput<typeof FileList>;
+export type FileVersionListJson = v.InferOutput<typeof FileVersionList>;
 export type RouteListJson = v.InferOutput<typeof RouteList>;
 export type DevTokenJson = v.InferOutput<typeof DevToken>;
 export type SignedPartsJson = v.InferOutput<typeof SignedParts>;

@@ -2,15 +2,25 @@ import type { Hono } from 'hono';
 import type { Env } from '../http/context.ts';
 import { idParam, parseInput } from '../http/context.ts';
 import { fileJson } from '../http/file-json.ts';
-import { ListFilesQuery, type FileListJson } from '../http/schemas.ts';
+import { ListFilesQuery, type FileListJson, type FileVersionListJson } from '../http/schemas.ts';
 import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { FileRecord } from '../store/types.ts';
+import { contentDisposition } from '../uploads/filename.ts';
+import { listFileVersions, restoreFileVersion } from '../uploads/versions.ts';
 
 async function ownFile(services: Services, userId: string, id: string): Promise<FileRecord> {
   const file = await services.store.getFile(id);
   if (!file || file.userId !== userId) throw new UpfrontError('not_found', 'No file with this id belongs to you.');
   return file;
+}
+
+/** Storage's version ids are opaque, printable and at most 1,024 bytes (S3's limit); anything else names none. */
+function versionParam(value: string | undefined): string {
+  if (!value || !/^[\x21-\x7e]{1,1024}$/.test(value)) {
+    throw new UpfrontError('not_found', 'This file has no version with this id; list its versions with GET /v1/files/{id}/versions.');
+  }
+  return value;
 }
 
 export function fileRoutes(app: Hono<Env>, services: Services): void {
@@ -36,5 +46,35 @@ export function fileRoutes(app: Hono<Env>, services: Services): void {
     await services.storage.delete(file.visibility, file.key);
     await services.store.deleteFile(file.id);
     return c.body(null, 204);
+  });
+
+  // Every version's URL is signed for exactly that version: a public URL always serves the current one.
+  app.get('/v1/files/:id/versions', async (c) => {
+    const { file, versions } = await listFileVersions(services, await ownFile(services, c.get('user').id, idParam(c, 'file')));
+    const list: FileVersionListJson = {
+      versions: await Promise.all(
+        versions.map(async (version) => ({
+          id: version.versionId,
+          filename: version.filename,
+          contentType: version.contentType,
+          size: version.size,
+          sha256: version.sha256,
+          createdAt: version.createdAt.toISOString(),
+          isCurrent: version.isCurrent,
+          url: await services.storage.presignGet(file.visibility, file.key, {
+            expiresIn: services.config.downloadExpiresIn,
+            contentDisposition: contentDisposition('attachment', version.filename),
+            versionId: version.versionId,
+          }),
+        })),
+      ),
+    };
+    return c.json(list);
+  });
+
+  app.post('/v1/files/:id/versions/:versionId/restore', async (c) => {
+    const file = await ownFile(services, c.get('user').id, idParam(c, 'file'));
+    const restored = await restoreFileVersion(services, file, versionParam(c.req.param('versionId')));
+    return c.json(await fileJson(services, restored));
   });
 }

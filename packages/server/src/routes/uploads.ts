@@ -31,6 +31,7 @@ function uploadJson(upload: UploadRecord, parts?: StoredPart[]): UploadJson {
     size: upload.size,
     expiresAt: upload.expiresAt.toISOString(),
     fileId: upload.fileId,
+    replaces: upload.replaces,
     errorCode: upload.errorCode,
     multipart: upload.multipart && { partSize: upload.multipart.partSize, partCount: upload.multipart.partCount },
     ...(parts && { parts: parts.map(({ partNumber, size, etag }) => ({ partNumber, size, etag })) }),

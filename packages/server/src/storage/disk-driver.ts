@@ -18,31 +18,42 @@
  * A copy is a hard link to the same file (immutable, so sharing is safe): constant time at any size.
  * Where the file system cannot link, the bytes are copied.
  *
+ * The public and private buckets keep versions, as `upfront setup` provisions them on S3: every copy into
+ * them also links its file under `<dataDir>/versions/<bucket>/<sha256 of the key>/<versionId>` (with its
+ * sidecar, `<versionId>.json`), so the object in `objects/` is always one of its key's versions, and a
+ * copy over it keeps the one before. Version ids are time-ordered (hex milliseconds, a counter, random
+ * bits); an object placed before versions were kept is kept as version "null" when first replaced, as S3
+ * keeps one written before versioning was turned on. Deleting the current object keeps its versions (S3's
+ * delete marker); deleting a version by id removes it, and if it was current, the newest left is current.
+ *
  * Multipart uploads (parts streamed to where they belong, completed without copying) are disk-multipart.ts.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createMultipartUploads, MAX_PART_NUMBER, type PartExpectation } from './disk-multipart.ts';
 import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { createPresigner } from './presigner.ts';
 import { objectUrl, type Credentials } from './sigv4.ts';
-import type {
-  Bucket,
-  CopyOptions,
-  ObjectHead,
-  ObjectRef,
-  PresignedPost,
-  PresignedPut,
-  PresignGetInput,
-  PresignPartInput,
-  PresignPostInput,
-  PresignPutInput,
-  ObjectStart,
-  StorageDriver,
-  StoredPart,
+import {
+  NULL_VERSION,
+  type Bucket,
+  type CopyOptions,
+  type CopyResult,
+  type ObjectHead,
+  type ObjectRef,
+  type ObjectVersion,
+  type PresignedPost,
+  type PresignedPut,
+  type PresignGetInput,
+  type PresignPartInput,
+  type PresignPostInput,
+  type PresignPutInput,
+  type ObjectStart,
+  type StorageDriver,
+  type StoredPart,
 } from './types.ts';
 
 export interface DiskDriverConfig {
@@ -126,8 +137,8 @@ export interface DiskDriver extends StorageDriver {
   lookupCredentials(accessKeyId: string): Credentials | undefined;
   /** Streams `body` into place atomically, or throws DiskStorageError (nothing written) if a limit fails. */
   writeObject(bucket: Bucket, key: string, body: ByteSource, metadata: ObjectMetadata, limits: WriteLimits): Promise<StoredObject>;
-  /** Opens an object for reading, or null if it does not exist. */
-  openObject(bucket: Bucket, key: string): Promise<OpenedObject | null>;
+  /** Opens an object (or one of its versions) for reading, or null if it does not exist. */
+  openObject(bucket: Bucket, key: string, versionId?: string): Promise<OpenedObject | null>;
   /**
    * Streams one part of a multipart upload into place (the endpoint's part PUT), replacing the part
    * held; or throws PartUploadError, holding no version of that part then.
@@ -145,6 +156,8 @@ const HASH_CHUNK = 1024 * 1024;
 const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
 // Temp files older than this belong to writes that died with the process.
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+/** The ids this driver gives versions (see newVersionId), and S3's "null"; anything else names no version. */
+const VERSION_ID = /^(?:[0-9a-f]{24}|null)$/;
 
 export function isBucket(name: string): name is Bucket {
   return (BUCKETS as readonly string[]).includes(name);
@@ -179,6 +192,10 @@ interface Sidecar extends ObjectMetadata {
   etag: string;
   /** fileIdentity() of the file it was written for; absent in sidecars of older versions. */
   file?: string;
+  /** In a versioned bucket: which version the file is (absent: placed before versions were kept). */
+  versionId?: string;
+  /** Epoch ms when the version was written (a linked file keeps the mtime of the bytes it shares). */
+  written?: number;
 }
 
 /**
@@ -256,7 +273,13 @@ async function unlinkQuietly(file: string): Promise<void> {
 }
 
 function missingSource(from: ObjectRef): ObjectMissingError {
-  return new ObjectMissingError(`There is no object ${from.bucket}/${from.key} to copy.`);
+  const version = from.versionId !== undefined ? ` version ${from.versionId}` : '';
+  return new ObjectMissingError(`There is no object ${from.bucket}/${from.key}${version} to copy.`);
+}
+
+/** The version an object's file is: the one its sidecar names, if that sidecar was written for it. */
+function versionOf(sidecar: Sidecar | undefined, stats: BigIntStats): string {
+  return describes(sidecar, stats) ? (sidecar.versionId ?? NULL_VERSION) : NULL_VERSION;
 }
 
 /** The first `length` bytes of an open file (fewer if it is shorter). */
@@ -348,9 +371,39 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     }
   }
 
-  async function readSidecar(bucket: Bucket, key: string): Promise<Sidecar | undefined> {
+  /** Buckets that keep versions: the final ones, as `upfront setup` provisions them on S3. */
+  const versioned = (bucket: Bucket): boolean => bucket !== 'staging';
+
+  /** A key's versions directory: named by a hash of the key, so it never collides with another key's. */
+  function versionsDir(bucket: Bucket, key: string): string {
+    filePath('objects', bucket, key); // the key passes the same checks as the object's own path
+    return path.join(root, 'versions', bucket, createHash('sha256').update(key).digest('hex'));
+  }
+
+  /** Where a version's file and sidecar are; undefined for an id this driver never gives. */
+  function versionPaths(bucket: Bucket, key: string, versionId: string): { file: string; sidecar: string } | undefined {
+    if (!VERSION_ID.test(versionId)) return undefined;
+    const dir = versionsDir(bucket, key);
+    return { file: path.join(dir, versionId), sidecar: path.join(dir, `${versionId}.json`) };
+  }
+
+  let lastMillis = 0;
+  let counter = 0;
+  /** Sorts by creation (within this process): hex epoch ms, a counter within the millisecond, random bits. */
+  function newVersionId(): string {
+    const now = Date.now();
+    counter = now === lastMillis ? counter + 1 : 0;
+    lastMillis = now;
+    return `${now.toString(16).padStart(12, '0')}${(counter & 0xffff).toString(16).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
+  }
+
+  function readSidecar(bucket: Bucket, key: string): Promise<Sidecar | undefined> {
+    return readSidecarAt(filePath('meta', bucket, key));
+  }
+
+  async function readSidecarAt(file: string): Promise<Sidecar | undefined> {
     try {
-      return JSON.parse(await readFile(filePath('meta', bucket, key), 'utf8')) as Sidecar;
+      return JSON.parse(await readFile(file, 'utf8')) as Sidecar;
     } catch (error) {
       if (error instanceof SyntaxError || MISSING_CODES.has(errorCode(error) ?? '')) return undefined;
       throw error;
@@ -425,8 +478,20 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     }
   }
 
-  async function openFile(bucket: Bucket, key: string): Promise<ObjectFile | null> {
-    const file = filePath('objects', bucket, key);
+  function openFile(bucket: Bucket, key: string): Promise<ObjectFile | null> {
+    return openPath(filePath('objects', bucket, key), () => readSidecar(bucket, key));
+  }
+
+  /** A version of the object: the current file if it is that version, else the one kept under versions/. */
+  async function openVersion(bucket: Bucket, key: string, versionId: string): Promise<ObjectFile | null> {
+    const current = await openFile(bucket, key);
+    if (current && versionOf(current.sidecar, current.stats) === versionId) return current;
+    await current?.handle.close();
+    const kept = versionPaths(bucket, key, versionId);
+    return kept ? openPath(kept.file, () => readSidecarAt(kept.sidecar)) : null;
+  }
+
+  async function openPath(file: string, sidecar: () => Promise<Sidecar | undefined>): Promise<ObjectFile | null> {
     let handle: FileHandle;
     try {
       handle = await open(file, 'r');
@@ -441,7 +506,7 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
         await handle.close();
         return null; // a "directory" of longer keys, not an object
       }
-      return { handle, stats, size: Number(stats.size), sidecar: await readSidecar(bucket, key) };
+      return { handle, stats, size: Number(stats.size), sidecar: await sidecar() };
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw error;
@@ -458,8 +523,8 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     return { size: file.size, contentType, etag: await etagOf(file) };
   }
 
-  async function openObject(bucket: Bucket, key: string): Promise<OpenedObject | null> {
-    const file = await openFile(bucket, key);
+  async function openObject(bucket: Bucket, key: string, versionId?: string): Promise<OpenedObject | null> {
+    const file = versionId === undefined ? await openFile(bucket, key) : await openVersion(bucket, key, versionId);
     if (!file) return null;
     const { handle, stats, sidecar } = file;
     // Served ETags are cache validators: an older version's sidecar of the right size keeps its own.
@@ -467,13 +532,132 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     return { object, body: (range) => fileStream(handle, range ?? { start: 0, end: file.size - 1 }), close: () => handle.close() };
   }
 
-  /** The copy for file systems without hard links: the bytes are streamed (and hashed) into a new file. */
-  async function copyBytes(from: ObjectRef, to: ObjectRef, metadata: ObjectMetadata, ifMatch: string | undefined): Promise<void> {
-    const source = await openObject(from.bucket, from.key);
-    if (!source) throw missingSource(from);
-    const { size } = source.object;
-    const body = size > 0 ? source.body({ start: 0, end: size - 1 }) : emptyAfter(source.close());
-    await writeObject(to.bucket, to.key, body, metadata, { minSize: size, maxSize: size, ...(ifMatch !== undefined && { etag: ifMatch }) });
+  /**
+   * A second name for `file` at `pinned` (in tmp): whatever happens to the source's key from then on, this
+   * file is the one checked and placed. Where the file system cannot link, a copy of the bytes.
+   */
+  async function pin(file: string, pinned: string, from: ObjectRef): Promise<void> {
+    try {
+      await link(file, pinned);
+    } catch (error) {
+      const code = errorCode(error) ?? '';
+      if (MISSING_CODES.has(code) || code === 'ENAMETOOLONG') throw missingSource(from);
+      if (!CANNOT_LINK_CODES.has(code)) throw error;
+      await copyFile(file, pinned).catch((copyError: unknown) => {
+        throw MISSING_CODES.has(errorCode(copyError) ?? '') ? missingSource(from) : copyError;
+      });
+    }
+  }
+
+  /** The file a copy reads (the current object, or a version of it) and the sidecar that may describe it. */
+  async function sourceOf(from: ObjectRef): Promise<{ file: string; sidecar: () => Promise<Sidecar | undefined> }> {
+    const current = { file: filePath('objects', from.bucket, from.key), sidecar: () => readSidecar(from.bucket, from.key) };
+    if (from.versionId === undefined) return current;
+    const kept = versionPaths(from.bucket, from.key, from.versionId);
+    if (!kept) throw missingSource(from);
+    // Version "null" of an object placed before versions were kept is the current file until it is replaced.
+    if (from.versionId === NULL_VERSION && !(await exists(kept.file))) return current;
+    return { file: kept.file, sidecar: () => readSidecarAt(kept.sidecar) };
+  }
+
+  /**
+   * Before a copy replaces an object placed before versions were kept, its file is kept as version
+   * "null". (A copy racing this one may already have replaced it: then that copy's version is kept too.)
+   */
+  async function keepUnversioned(bucket: Bucket, key: string): Promise<void> {
+    const current = await openFile(bucket, key);
+    if (!current) return;
+    try {
+      if (describes(current.sidecar, current.stats) && current.sidecar.versionId !== undefined) return;
+      const kept = versionPaths(bucket, key, NULL_VERSION)!;
+      if (await exists(kept.file)) return;
+      const metadata = describes(current.sidecar, current.stats) ? current.sidecar : { contentType: 'application/octet-stream' };
+      const sidecar = { ...sidecarFor(metadata, await etagOf(current), current.stats), versionId: NULL_VERSION, written: Number(current.stats.mtimeMs / 1_000_000n) };
+      await placeSidecar(sidecar, kept.sidecar);
+      await linkOrCopy(filePath('objects', bucket, key), kept.file);
+    } finally {
+      await current.handle.close();
+    }
+  }
+
+  async function linkOrCopy(file: string, target: string): Promise<void> {
+    await mkdir(path.dirname(target), { recursive: true });
+    try {
+      await link(file, target);
+    } catch (error) {
+      if (!CANNOT_LINK_CODES.has(errorCode(error) ?? '')) throw error;
+      await copyFile(file, target);
+    }
+  }
+
+  async function listVersions(bucket: Bucket, key: string): Promise<ObjectVersion[]> {
+    const current = await openFile(bucket, key);
+    let currentId: string | undefined;
+    const versions: ObjectVersion[] = [];
+    if (current) {
+      try {
+        currentId = versionOf(current.sidecar, current.stats);
+        // An object placed before versions were kept (or in staging): its one version is "null".
+        if (currentId === NULL_VERSION) {
+          versions.push({ versionId: NULL_VERSION, size: current.size, etag: await etagOf(current), lastModified: current.stats.mtime, isLatest: true });
+        }
+      } finally {
+        await current.handle.close();
+      }
+    }
+    if (!versioned(bucket)) return versions;
+    for (const name of await readdir(versionsDir(bucket, key)).catch(() => [] as string[])) {
+      const versionId = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
+      const kept = versionPaths(bucket, key, versionId);
+      if (!kept || (versionId === NULL_VERSION && currentId === NULL_VERSION)) continue;
+      const [sidecar, stats] = await Promise.all([readSidecarAt(kept.sidecar), stat(kept.file, { bigint: true }).catch(() => undefined)]);
+      // A sidecar whose file never arrived (a crash in between) is no version.
+      if (!sidecar || !stats) continue;
+      versions.push({
+        versionId,
+        size: Number(stats.size),
+        ...(trustedEtag(sidecar, stats) !== undefined && { etag: sidecar.etag }),
+        lastModified: new Date(sidecar.written ?? Number(stats.mtimeMs / 1_000_000n)),
+        isLatest: versionId === currentId,
+      });
+    }
+    return versions.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || (a.versionId < b.versionId ? 1 : -1));
+  }
+
+  /** Removes a kept version; if it was the current one, the newest left becomes current (or none is). */
+  async function deleteVersion(bucket: Bucket, key: string, versionId: string): Promise<void> {
+    const kept = versionPaths(bucket, key, versionId);
+    if (!kept) return;
+    const wasCurrent = (await listVersions(bucket, key)).some((version) => version.isLatest && version.versionId === versionId);
+    await unlinkQuietly(kept.file);
+    await unlinkQuietly(kept.sidecar);
+    await rmdir(path.dirname(kept.file)).catch(() => undefined); // only when it was the last one
+    if (!wasCurrent) return;
+    const next = (await listVersions(bucket, key)).find((version) => version.versionId !== versionId);
+    if (!next) return deleteCurrent(bucket, key);
+    const nextPaths = versionPaths(bucket, key, next.versionId)!;
+    const sidecar = await readSidecarAt(nextPaths.sidecar);
+    const pinned = await tempPath();
+    try {
+      await pin(nextPaths.file, pinned, { bucket, key, versionId: next.versionId });
+      if (sidecar) await placeSidecar(sidecar, filePath('meta', bucket, key));
+      await place(pinned, filePath('objects', bucket, key));
+    } finally {
+      await unlinkQuietly(pinned);
+    }
+  }
+
+  async function deleteCurrent(bucket: Bucket, key: string): Promise<void> {
+    for (const tree of ['objects', 'meta'] as const) {
+      const file = filePath(tree, bucket, key);
+      try {
+        await unlink(file);
+      } catch (error) {
+        const code = errorCode(error);
+        if (!(code && MISSING_CODES.has(code))) throw error;
+      }
+      await prune(tree, bucket, file);
+    }
   }
 
   async function removeStaleTempFiles(): Promise<void> {
@@ -551,28 +735,32 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       }
     },
 
-    async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void> {
+    async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<CopyResult> {
       const { ifMatch, ...metadata } = options;
-      const source = filePath('objects', from.bucket, from.key);
+      const source = await sourceOf(from);
       const target = filePath('objects', to.bucket, to.key);
       const metaTarget = filePath('meta', to.bucket, to.key);
-      // A second name for the source's file, in tmp: whatever happens to the source key from now on, this
-      // file is the one checked and placed.
       const pinned = await tempPath();
       try {
-        await link(source, pinned);
-      } catch (error) {
-        const code = errorCode(error) ?? '';
-        if (MISSING_CODES.has(code) || code === 'ENAMETOOLONG') throw missingSource(from);
-        if (CANNOT_LINK_CODES.has(code)) return copyBytes(from, to, metadata, ifMatch);
-        throw error;
-      }
-      try {
+        await pin(source.file, pinned, from);
         const stats = await stat(pinned, { bigint: true });
-        const etag = trustedEtag(await readSidecar(from.bucket, from.key), stats) ?? (await md5EtagOf(pinned));
+        const etag = trustedEtag(await source.sidecar(), stats) ?? (await md5EtagOf(pinned));
         if (ifMatch !== undefined && etag !== ifMatch) throw new ObjectChangedError(`${from.bucket}/${from.key} changed`);
-        await placeSidecar(sidecarFor(metadata, etag, stats), metaTarget);
+        if (!versioned(to.bucket)) {
+          await placeSidecar(sidecarFor(metadata, etag, stats), metaTarget);
+          await place(pinned, target);
+          return { versionId: NULL_VERSION };
+        }
+        await keepUnversioned(to.bucket, to.key);
+        const versionId = newVersionId();
+        const kept = versionPaths(to.bucket, to.key, versionId)!;
+        const sidecar: Sidecar = { ...sidecarFor(metadata, etag, stats), versionId, written: Date.now() };
+        // Kept first, then current: a crash in between leaves a version that is not current, as a copy never made.
+        await placeSidecar(sidecar, kept.sidecar);
+        await linkOrCopy(pinned, kept.file);
+        await placeSidecar(sidecar, metaTarget);
         await place(pinned, target);
+        return { versionId };
       } finally {
         // Already gone after the rename, unless the target was this very file (then rename does nothing).
         await unlinkQuietly(pinned);
@@ -600,18 +788,11 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       return multipart.abort(key, uploadId);
     },
 
-    async delete(bucket: Bucket, key: string): Promise<void> {
-      for (const tree of ['objects', 'meta'] as const) {
-        const file = filePath(tree, bucket, key);
-        try {
-          await unlink(file);
-        } catch (error) {
-          const code = errorCode(error);
-          if (!(code && MISSING_CODES.has(code))) throw error;
-        }
-        await prune(tree, bucket, file);
-      }
+    delete(bucket: Bucket, key: string, versionId?: string): Promise<void> {
+      return versionId === undefined ? deleteCurrent(bucket, key) : deleteVersion(bucket, key, versionId);
     },
+
+    listVersions,
   };
 }
 
@@ -665,6 +846,6 @@ async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array> {
   }
 }
 
-async function* emptyAfter(done: Promise<void>): AsyncGenerator<Uint8Array> {
-  await done;
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(() => true, () => false);
 }

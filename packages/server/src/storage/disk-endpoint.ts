@@ -4,7 +4,8 @@
  * Content-Type, expiry), POST policy forms (every condition, content-length-range enforced while the
  * file streams in), presigned part PUTs of multipart uploads (exact key, upload id, part number,
  * Content-Length and, when signed, Content-MD5), and GET/HEAD (public bucket anonymous, the others only
- * with a presigned GET). Multipart uploads are created, listed, completed and aborted by the API through
+ * with a presigned GET; a version by `versionId`, only with a presigned GET, as S3 grants anonymous
+ * GetObject but not GetObjectVersion). Multipart uploads are created, listed, completed and aborted by the API through
  * the driver, so those requests are refused here.
  * Errors are S3's XML with S3's codes and statuses, so clients cannot tell it from a real store.
  *
@@ -259,9 +260,14 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
     if (!signed && overrides.length > 0) {
       throw new S3Error(400, 'InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
     }
+    const versionId = query.get('versionId');
+    if (!signed && versionId !== undefined) throw new S3Error(403, 'AccessDenied', 'Access Denied');
 
-    const opened = await driver.openObject(bucket, key);
-    if (!opened) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.');
+    const opened = await driver.openObject(bucket, key, versionId);
+    if (!opened) {
+      if (versionId !== undefined) throw new S3Error(404, 'NoSuchVersion', 'The specified version does not exist.');
+      throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.');
+    }
     try {
       const { object } = opened;
       const headers = objectHeaders(object);

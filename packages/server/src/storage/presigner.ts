@@ -58,10 +58,13 @@ export function createPresigner({ endpoint, forcePathStyle, credentials, region,
       return { method: 'PUT', url: signed, headers: sent };
     },
 
-    presignGet(bucket, key, { expiresIn, contentDisposition }) {
-      let url = objectUrl(endpoint, bucketName(bucket), key, forcePathStyle);
+    presignGet(bucket, key, { expiresIn, contentDisposition, versionId }) {
       // Percent-encoded by hand: URLSearchParams would write a space as `+`, which SigV4 reads as a plus.
-      if (contentDisposition !== undefined) url += `?response-content-disposition=${uriEncode(contentDisposition)}`;
+      const query = [
+        ...(contentDisposition !== undefined ? [`response-content-disposition=${uriEncode(contentDisposition)}`] : []),
+        ...(versionId !== undefined ? [`versionId=${uriEncode(versionId)}`] : []),
+      ];
+      const url = objectUrl(endpoint, bucketName(bucket), key, forcePathStyle) + (query.length > 0 ? `?${query.join('&')}` : '');
       return presignUrl({ method: 'GET', url, expiresIn, credentials, region });
     },
   };

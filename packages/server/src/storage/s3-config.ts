@@ -2,12 +2,17 @@
  * The s3 driver's settings and how they are read from the environment. Apart from the driver
  * itself, so that reading a configuration never loads the AWS SDK.
  */
+import { isProvider, profileOf, PROVIDERS, type Provider } from './providers.ts';
+
 export interface S3DriverConfig {
   endpoint: string;
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  /** The store, when configured (providers.ts): what Upfront signs and provisions follows its profile. */
+  provider?: Provider;
+  /** Default: the provider's (true for MinIO, else false). */
   forcePathStyle: boolean;
   buckets: { staging: string; public: string; private: string };
   /** CDN or other base URL of public objects; default: the public bucket's URL on `endpoint`. */
@@ -39,8 +44,8 @@ const REQUIRED_ENV = [
 
 /**
  * Reads S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_BUCKET_STAGING,
- * S3_BUCKET_PUBLIC, S3_BUCKET_PRIVATE (required) and S3_SESSION_TOKEN, S3_FORCE_PATH_STYLE (default
- * false), S3_PUBLIC_BASE_URL and S3_PART_COPY_THRESHOLD (optional).
+ * S3_BUCKET_PUBLIC, S3_BUCKET_PRIVATE (required) and S3_SESSION_TOKEN, S3_PROVIDER (default: detected),
+ * S3_FORCE_PATH_STYLE (default: the provider's), S3_PUBLIC_BASE_URL and S3_PART_COPY_THRESHOLD (optional).
  */
 export function s3ConfigFromEnv(env: Record<string, string | undefined>): S3DriverConfig {
   const missing = REQUIRED_ENV.filter((name) => !env[name]);
@@ -56,13 +61,18 @@ export function s3ConfigFromEnv(env: Record<string, string | undefined>): S3Driv
   if (!['', 'true', 'false', '1', '0'].includes(pathStyle)) {
     throw new Error(`S3_FORCE_PATH_STYLE is "true" or "false" (got ${JSON.stringify(env.S3_FORCE_PATH_STYLE)})`);
   }
+  const provider = env.S3_PROVIDER?.trim().toLowerCase() || undefined;
+  if (provider !== undefined && !isProvider(provider)) {
+    throw new Error(`S3_PROVIDER ("provider" in the config file) is one of ${PROVIDERS.join(', ')} (got ${JSON.stringify(env.S3_PROVIDER)})`);
+  }
   return {
     endpoint: value('S3_ENDPOINT'),
     region: value('S3_REGION'),
     accessKeyId: value('S3_ACCESS_KEY_ID'),
     secretAccessKey: value('S3_SECRET_ACCESS_KEY'),
     ...(env.S3_SESSION_TOKEN && { sessionToken: env.S3_SESSION_TOKEN }),
-    forcePathStyle: pathStyle === 'true' || pathStyle === '1',
+    ...(provider && { provider }),
+    forcePathStyle: pathStyle === '' ? profileOf({ endpoint: value('S3_ENDPOINT'), ...(provider && { provider }) }).pathStyle : pathStyle === 'true' || pathStyle === '1',
     buckets: { staging: value('S3_BUCKET_STAGING'), public: value('S3_BUCKET_PUBLIC'), private: value('S3_BUCKET_PRIVATE') },
     ...(env.S3_PUBLIC_BASE_URL && { publicBaseUrl: env.S3_PUBLIC_BASE_URL }),
     ...(env.S3_PART_COPY_THRESHOLD && { partCopyThreshold: parseBytes(env.S3_PART_COPY_THRESHOLD, 'S3_PART_COPY_THRESHOLD') }),

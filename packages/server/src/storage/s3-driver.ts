@@ -2,9 +2,9 @@
  * The `s3` driver: any S3-compatible store (AWS S3, Ceph RGW, MinIO, R2...).
  *
  * Presigning is done by the hand-written SigV4 signer (sigv4.ts): synchronous, no SDK in the hot path.
- * Everything that talks to storage goes through @aws-sdk/client-s3, with checksums only "when required":
- * the SDK's default CRC32 headers are refused or ignored by non-AWS stores. Multipart uploads and copies
- * in parts are in s3-multipart.ts.
+ * Everything that talks to storage goes through @aws-sdk/client-s3, with checksums as the provider's
+ * profile says (providers.ts): "when required" except on AWS, as other stores refuse or ignore the SDK's
+ * default CRC32 headers. Multipart uploads and copies in parts are in s3-multipart.ts.
  */
 import {
   CopyObjectCommand,
@@ -12,6 +12,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -20,20 +21,24 @@ import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { DEFAULT_PART_COPY_THRESHOLD, type S3DriverConfig } from './s3-config.ts';
 import * as multipart from './s3-multipart.ts';
 import { createPresigner, postConditions } from './presigner.ts';
+import { profileOf } from './providers.ts';
 import { encodeKey, objectUrl, type Credentials } from './sigv4.ts';
-import type {
-  Bucket,
-  CopyOptions,
-  ObjectHead,
-  ObjectRef,
-  PresignedPost,
-  PresignedPut,
-  PresignGetInput,
-  PresignPostInput,
-  PresignPutInput,
-  StorageDriver,
-  StoredPart,
-  ObjectStart,
+import {
+  NULL_VERSION,
+  type Bucket,
+  type CopyOptions,
+  type CopyResult,
+  type ObjectVersion,
+  type ObjectHead,
+  type ObjectRef,
+  type PresignedPost,
+  type PresignedPut,
+  type PresignGetInput,
+  type PresignPostInput,
+  type PresignPutInput,
+  type StorageDriver,
+  type StoredPart,
+  type ObjectStart,
 } from './types.ts';
 
 /** Storage did not answer (network failure, timeout, 5xx): the API answers 503 `storage_unavailable`. */
@@ -56,13 +61,14 @@ export class StorageUnavailableError extends Error {
  * Node cannot set TCP_QUICKACK, and TCP_NODELAY on this side only affects what the client sends.
  */
 export function createS3Client(config: S3DriverConfig): S3Client {
+  const { checksums } = profileOf(config);
   return new S3Client({
     endpoint: config.endpoint,
     region: config.region,
     forcePathStyle: config.forcePathStyle,
     credentials: credentialsOf(config),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: checksums,
+    responseChecksumValidation: checksums,
     // Fail within seconds when storage is unreachable, instead of hanging the API request.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   });
@@ -95,6 +101,14 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
     } catch (error) {
       // HEAD responses have no body, so a missing key is just "NotFound" (404).
       if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return null;
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403) {
+        // Nor does a refusal say why: a GET's answer does (see isMissing).
+        const why = await client.send(new GetObjectCommand({ Bucket: buckets[bucket], Key: key, Range: 'bytes=0-0' })).then(
+          async (answer) => void (await answer.Body?.transformToByteArray()),
+          (refusal: unknown) => refusal,
+        );
+        if (isMissing(why)) return null;
+      }
       throw storageError(error, `HEAD ${buckets[bucket]}/${key}`);
     }
   }
@@ -133,23 +147,23 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
         if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) {
           return { head: (await head(bucket, key)) ?? { size: 0 }, bytes: new Uint8Array() };
         }
-        if (isNoSuchKey(error)) return null;
+        if (isMissing(error)) return null;
         throw storageError(error, `GET ${buckets[bucket]}/${key}`);
       }
     },
 
-    async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void> {
+    async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<CopyResult> {
+      const source = { bucket: buckets[from.bucket], key: from.key, ...(from.versionId !== undefined && { versionId: from.versionId }) };
       if (options.size !== undefined && options.size > partCopyThreshold) {
-        const source = { bucket: buckets[from.bucket], key: from.key };
         const target = { bucket: buckets[to.bucket], key: to.key };
-        return attempt(`PART COPY ${source.bucket}/${from.key} -> ${target.bucket}/${to.key}`, () =>
+        const versionId = await attempt(`PART COPY ${source.bucket}/${from.key} -> ${target.bucket}/${to.key}`, () =>
           multipart.copyInParts(client, source, target, options, partCopyThreshold));
+        return versionId !== undefined ? { versionId } : {};
       }
       const command = new CopyObjectCommand({
         Bucket: buckets[to.bucket],
         Key: to.key,
-        // x-amz-copy-source is `bucket/key`, URL-encoded by the caller (the SDK sends it as given).
-        CopySource: `${buckets[from.bucket]}/${encodeKey(from.key)}`,
+        CopySource: multipart.copySource(source),
         MetadataDirective: 'REPLACE',
         ContentType: options.contentType,
         ...(options.storageClass !== undefined && { StorageClass: options.storageClass as StorageClass }),
@@ -170,7 +184,8 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
         );
       }
       try {
-        await client.send(command);
+        const { VersionId, CopyObjectResult } = await client.send(command);
+        return { ...(VersionId !== undefined && { versionId: VersionId }), ...(CopyObjectResult?.ETag !== undefined && { etag: CopyObjectResult.ETag }) };
       } catch (error) {
         if (isPreconditionFailed(error)) throw new ObjectChangedError(`${buckets[from.bucket]}/${from.key} changed`);
         // Only the source can be missing (the target is being written); a missing bucket stays an error.
@@ -179,12 +194,16 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
       }
     },
 
-    async delete(bucket: Bucket, key: string): Promise<void> {
+    async delete(bucket: Bucket, key: string, versionId?: string): Promise<void> {
       try {
-        await client.send(new DeleteObjectCommand({ Bucket: buckets[bucket], Key: key }));
+        await client.send(new DeleteObjectCommand({ Bucket: buckets[bucket], Key: key, ...(versionId !== undefined && { VersionId: versionId }) }));
       } catch (error) {
         throw storageError(error, `DELETE ${buckets[bucket]}/${key}`);
       }
+    },
+
+    listVersions(bucket: Bucket, key: string): Promise<ObjectVersion[]> {
+      return attempt(`LIST VERSIONS ${buckets[bucket]}/${key}`, () => listVersions(client, buckets[bucket], key));
     },
 
     createMultipart(key: string, contentType: string): Promise<string> {
@@ -203,6 +222,40 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
       return attempt(`ABORT MULTIPART ${buckets.staging}/${key}`, () => multipart.abort(client, staged(key), uploadId));
     },
   };
+}
+
+/**
+ * ListObjectVersions of the key as a prefix, kept to the key itself (`a.png` also lists `a.png.bak`),
+ * without delete markers; S3 lists a key's versions newest first.
+ */
+async function listVersions(client: S3Client, bucket: string, key: string): Promise<ObjectVersion[]> {
+  const versions: ObjectVersion[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await client.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: key,
+        ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
+        ...(versionIdMarker !== undefined && { VersionIdMarker: versionIdMarker }),
+      }),
+    );
+    for (const version of page.Versions ?? []) {
+      if (version.Key !== key) continue;
+      versions.push({
+        versionId: version.VersionId ?? NULL_VERSION,
+        size: version.Size ?? 0,
+        ...(version.ETag !== undefined && { etag: version.ETag }),
+        lastModified: version.LastModified ?? new Date(0),
+        isLatest: version.IsLatest === true,
+      });
+    }
+    // Keys after this one sort after it: once the listing passes it, the rest are other keys.
+    if (!page.IsTruncated || (page.NextKeyMarker !== undefined && page.NextKeyMarker > key)) return versions;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
 }
 
 /** Runs a storage operation; failures that mean "storage is not there right now" become StorageUnavailableError. */
@@ -234,6 +287,16 @@ function storageError(error: unknown, operation: string): unknown {
 
 function isPreconditionFailed(error: unknown): boolean {
   return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412;
+}
+
+/**
+ * A missing object when reading it: 404 NoSuchKey, or 403 AccessDenied, which is what S3 and RGW answer
+ * a credential without s3:ListBucket (they will not say whether the key exists), and the API's
+ * least-privilege policy has none. A credential that may not read at all looks the same here; doctor's
+ * presigned round trip names that.
+ */
+function isMissing(error: unknown): boolean {
+  return isNoSuchKey(error) || (error instanceof S3ServiceException && error.name === 'AccessDenied');
 }
 
 /** 404 NoSuchKey, as opposed to NoSuchBucket (a configuration error, not a missing object). */
@@ -268,11 +331,12 @@ function sdkPresigner(
       });
       return { method: 'POST', url, fields };
     },
-    async presignGet(bucket: Bucket, key: string, { expiresIn, contentDisposition }: PresignGetInput): Promise<string> {
+    async presignGet(bucket: Bucket, key: string, { expiresIn, contentDisposition, versionId }: PresignGetInput): Promise<string> {
       const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
       const command = new GetObjectCommand({
         Bucket: buckets[bucket],
         Key: key,
+        ...(versionId !== undefined && { VersionId: versionId }),
         ...(contentDisposition !== undefined && { ResponseContentDisposition: contentDisposition }),
       });
       return getSignedUrl(client, command, { expiresIn });

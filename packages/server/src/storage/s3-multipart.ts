@@ -26,6 +26,8 @@ import type { CopyOptions, StoredPart } from './types.ts';
 export interface S3Location {
   bucket: string;
   key: string;
+  /** As a copy's source: this version of the object. */
+  versionId?: string;
 }
 
 const MiB = 1024 ** 2;
@@ -114,7 +116,7 @@ export async function complete(
   }
 }
 
-function sendComplete(client: S3Client, { bucket, key }: S3Location, uploadId: string, parts: CompletedPart[]): Promise<unknown> {
+function sendComplete(client: S3Client, { bucket, key }: S3Location, uploadId: string, parts: CompletedPart[]) {
   return client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
 }
 
@@ -159,7 +161,7 @@ export async function copyInParts(
   target: S3Location,
   options: CopyOptions,
   threshold: number,
-): Promise<void> {
+): Promise<string | undefined> {
   const version = await headSource(client, source, options.ifMatch);
   const uploadId = await create(client, target, options);
   try {
@@ -167,7 +169,8 @@ export async function copyInParts(
     const parts = await inParallel(ranges, COPY_CONCURRENCY, (range, i) => copyPart(client, source, target, uploadId, i + 1, range, version.etag));
     const after = await headSource(client, source, version.etag);
     if (after.lastModified !== version.lastModified) throw new ObjectChangedError(`${where(source)} was rewritten during its copy`);
-    await sendComplete(client, target, uploadId, parts);
+    // The version written, on a bucket that keeps versions.
+    return (await sendComplete(client, target, uploadId, parts)).VersionId;
   } catch (error) {
     // The first failure is what the caller needs. A failed abort leaves an incomplete upload on the target:
     // invisible to readers, its parts kept until an AbortIncompleteMultipartUpload lifecycle rule drops them.
@@ -179,7 +182,12 @@ export async function copyInParts(
 /** HEAD of the copy's source, bound to `ifMatch` when given. */
 async function headSource(client: S3Client, source: S3Location, ifMatch: string | undefined): Promise<SourceVersion> {
   const head = await client
-    .send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key, ...(ifMatch !== undefined && { IfMatch: ifMatch }) }))
+    .send(new HeadObjectCommand({
+      Bucket: source.bucket,
+      Key: source.key,
+      ...(source.versionId !== undefined && { VersionId: source.versionId }),
+      ...(ifMatch !== undefined && { IfMatch: ifMatch }),
+    }))
     .catch((error: unknown) => {
       throw sourceError(error, source);
     });
@@ -219,13 +227,17 @@ async function copyPart(
     Key: target.key,
     UploadId: uploadId,
     PartNumber: partNumber,
-    // x-amz-copy-source is `bucket/key`, URL-encoded by the caller (the SDK sends it as given).
-    CopySource: `${source.bucket}/${encodeKey(source.key)}`,
+    CopySource: copySource(source),
     CopySourceRange: `bytes=${first}-${last}`,
     ...(etag !== undefined && { CopySourceIfMatch: etag }),
   }));
   if (!CopyPartResult?.ETag) throw new Error(`UploadPartCopy of part ${partNumber} of ${where(target)} answered no ETag`);
   return { PartNumber: partNumber, ETag: CopyPartResult.ETag };
+}
+
+/** x-amz-copy-source: `bucket/key`, URL-encoded by the caller (the SDK sends it as given), and `?versionId=` of a version. */
+export function copySource({ bucket, key, versionId }: S3Location): string {
+  return `${bucket}/${encodeKey(key)}${versionId !== undefined ? `?versionId=${encodeURIComponent(versionId)}` : ''}`;
 }
 
 /**

@@ -49,11 +49,40 @@ export interface PresignGetInput {
   expiresIn: number;
   /** Sent back as the response's Content-Disposition (response-content-disposition). */
   contentDisposition?: string;
+  /** One version of the object (S3's versionId) instead of the current one. */
+  versionId?: string;
 }
 
 export interface ObjectHead {
   size: number;
   contentType?: string;
+  etag?: string;
+}
+
+/**
+ * S3's id of an object written while its bucket kept no versions: such a write replaces the bytes
+ * in place, and the object has this one version only.
+ */
+export const NULL_VERSION = 'null';
+
+/** One version of an object that storage keeps (delete markers are not versions). */
+export interface ObjectVersion {
+  versionId: string;
+  size: number;
+  etag?: string;
+  lastModified: Date;
+  /** The version a plain GET of the key reads. */
+  isLatest: boolean;
+}
+
+/** What a copy wrote, as far as storage says. */
+export interface CopyResult {
+  /**
+   * The target's new version (NULL_VERSION where the bucket keeps no versions); absent when storage
+   * does not say (Ceph RGW 16's CopyObject answers no x-amz-version-id).
+   */
+  versionId?: string;
+  /** The ETag of the bytes written, when storage answers it. */
   etag?: string;
 }
 
@@ -103,6 +132,8 @@ export interface ObjectStart {
 export interface ObjectRef {
   bucket: Bucket;
   key: string;
+  /** As a copy's source: this version of the object, not the current one. */
+  versionId?: string;
 }
 
 export interface StorageDriver {
@@ -111,7 +142,7 @@ export interface StorageDriver {
   presignPut(input: PresignPutInput): PresignedPut | Promise<PresignedPut>;
   /** Presigned POST policy into the staging bucket. */
   presignPost(input: PresignPostInput): PresignedPost | Promise<PresignedPost>;
-  /** Short-lived signed GET of any bucket's object. */
+  /** Short-lived signed GET of any bucket's object (or of one of its versions). */
   presignGet(bucket: Bucket, key: string, input: PresignGetInput): string | Promise<string>;
   /** Unsigned URL of an object in the public bucket. */
   publicUrl(key: string): string;
@@ -122,10 +153,20 @@ export interface StorageDriver {
    * when it does not exist. For verification: size, ETag and magic bytes of one version.
    */
   readStart(bucket: Bucket, key: string, length: number): Promise<ObjectStart | null>;
-  /** Server-side copy, replacing metadata with `options`. Idempotent. */
-  copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<void>;
-  /** Delete; a missing object is not an error. */
-  delete(bucket: Bucket, key: string): Promise<void>;
+  /**
+   * Server-side copy, replacing metadata with `options`. Over an existing object of a versioned bucket
+   * it writes a new version (the public and private buckets keep versions where storage does: S3
+   * buckets `upfront setup` provisioned, always on disk), and answers which.
+   */
+  copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<CopyResult>;
+  /**
+   * Delete; a missing object is not an error. Without `versionId` it deletes the current object (a
+   * versioned bucket keeps the older versions); with it, exactly that version (the one before it is
+   * then current, as on S3).
+   */
+  delete(bucket: Bucket, key: string, versionId?: string): Promise<void>;
+  /** The versions storage keeps of exactly this key, newest first; [] when there is none. */
+  listVersions(bucket: Bucket, key: string): Promise<ObjectVersion[]>;
 
   /** Starts a multipart upload of `key` into the staging bucket; returns storage's upload id. */
   createMultipart(key: string, contentType: string): Promise<string>;

@@ -6,12 +6,14 @@ import type { CompiledQuery, Insertable, Kysely, Selectable } from 'kysely';
 import { FinishUploadError } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { inWriteTransaction, migrate } from './migrations.ts';
-import type { FilesTable, StoreDatabase, StoreDialect, UploadsTable } from './migrations.ts';
+import type { FilesTable, FileVersionsTable, StoreDatabase, StoreDialect, UploadsTable } from './migrations.ts';
 import type {
   FileRecord,
+  FileVersionRecord,
   ListFilesOptions,
   MetadataStore,
   NewFile,
+  NewFileVersion,
   NewUpload,
   UploadRecord,
   UploadState,
@@ -19,7 +21,7 @@ import type {
 
 const defaultListLimit = 50;
 const maxListLimit = 200;
-/** Rows per batched INSERT: 22 parameters each stays far below SQLite's (32,766) and PostgreSQL's limits. */
+/** Rows per batched INSERT: 23 parameters each stays far below SQLite's (32,766) and PostgreSQL's limits. */
 const maxInsertBatch = 64;
 
 export interface KyselyStoreOptions {
@@ -67,6 +69,7 @@ export class KyselyStore implements MetadataStore {
       content_md5: upload.contentMd5,
       sha256: upload.sha256,
       fingerprint: upload.fingerprint,
+      replaces: upload.replaces ?? null,
       created_at: now,
       updated_at: now,
       expires_at: epochMillis(upload.expiresAt, 'expiresAt'),
@@ -127,26 +130,10 @@ export class KyselyStore implements MetadataStore {
    * file back), or has ended without a file: an abort that won a race must not be overridden by a
    * promotion that started before it.
    */
-  finishUpload(file: NewFile, { etag = null }: { etag?: string | null } = {}): Promise<FileRecord> {
+  finishUpload(file: NewFile, { etag = null, versionId }: { etag?: string | null; versionId?: string } = {}): Promise<FileRecord> {
     const { dialect } = this.#options;
     return inWriteTransaction(this.#db, dialect, async (trx) => {
-      // Lock the upload row: concurrent finishers (and transitions) for it queue behind us and
-      // then see our file. SQLite needs no row lock: BEGIN IMMEDIATE already serialises writers.
-      const upload = await trx
-        .selectFrom('uploads')
-        .select(['user_id', 'state'])
-        .where('id', '=', file.uploadId)
-        .$if(dialect === 'postgres', (query) => query.forUpdate())
-        .executeTakeFirst();
-      if (!upload) {
-        throw new FinishUploadError('upload_not_found', `There is no upload ${file.uploadId} to finish.`);
-      }
-      if (upload.user_id !== file.userId) {
-        throw new FinishUploadError(
-          'user_mismatch',
-          `Upload ${file.uploadId} belongs to another user than the file recorded for it.`,
-        );
-      }
+      const upload = await lockUpload(trx, dialect, file.uploadId, file.userId);
       const existing = await trx
         .selectFrom('files')
         .selectAll()
@@ -176,16 +163,78 @@ export class KyselyStore implements MetadataStore {
           content_type: file.contentType,
           size: byteCount(file.size),
           sha256: file.sha256,
+          version_id: versionId ?? null,
           created_at: now,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (versionId !== undefined) {
+        await upsertVersion(trx, { ...file, fileId: file.id, versionId, uploadId: file.uploadId }, now);
+      }
       await trx
         .updateTable('uploads')
         .set({ state: 'ready', file_id: file.id, etag, updated_at: now })
         .where('id', '=', file.uploadId)
         .execute();
       return toFileRecord(inserted);
+    });
+  }
+
+  finishReplacement(version: NewFileVersion & { uploadId: string }, userId: string, { etag = null }: { etag?: string | null } = {}): Promise<void> {
+    const { dialect } = this.#options;
+    return inWriteTransaction(this.#db, dialect, async (trx) => {
+      const upload = await lockUpload(trx, dialect, version.uploadId, userId);
+      const file = await trx.selectFrom('files').select('id').where('id', '=', version.fileId).executeTakeFirst();
+      if (!file) throw new FinishUploadError('file_deleted', `File ${version.fileId}, which upload ${version.uploadId} replaces, has been deleted.`);
+      if (upload.state === 'ready') return;
+      if (upload.state === 'aborted' || upload.state === 'rejected' || upload.state === 'expired') {
+        throw new FinishUploadError('upload_ended', `Upload ${version.uploadId} is ${upload.state}: no version comes of it.`);
+      }
+      const now = Date.now();
+      await upsertVersion(trx, version, now);
+      await trx
+        .updateTable('uploads')
+        .set({ state: 'ready', file_id: version.fileId, etag, updated_at: now })
+        .where('id', '=', version.uploadId)
+        .execute();
+    });
+  }
+
+  async addFileVersion(version: NewFileVersion): Promise<void> {
+    await upsertVersion(this.#db, version, Date.now());
+  }
+
+  async listFileVersions(fileId: string): Promise<FileVersionRecord[]> {
+    const rows = await this.#db.selectFrom('file_versions').selectAll().where('file_id', '=', fileId).execute();
+    return rows.map(toFileVersionRecord);
+  }
+
+  setCurrentVersion(fileId: string, revision: number, versionId: string, unrecorded: NewFileVersion): Promise<FileRecord | undefined> {
+    return inWriteTransaction(this.#db, this.#options.dialect, async (trx) => {
+      const recorded = () =>
+        trx.selectFrom('file_versions').selectAll().where('file_id', '=', fileId).where('version_id', '=', versionId).executeTakeFirst();
+      let version = await recorded();
+      if (!version) {
+        await upsertVersion(trx, { ...unrecorded, fileId, versionId }, Date.now());
+        version = (await recorded())!;
+      }
+      // The WHERE on the revision is the compare: a sync that read storage before another one
+      // committed matches nothing, and reads again.
+      const row = await trx
+        .updateTable('files')
+        .set({
+          filename: version.filename,
+          content_type: version.content_type,
+          size: integer(version.size),
+          sha256: version.sha256,
+          version_id: versionId,
+          revision: revision + 1,
+        })
+        .where('id', '=', fileId)
+        .where('revision', '=', revision)
+        .returningAll()
+        .executeTakeFirst();
+      return row && toFileRecord(row);
     });
   }
 
@@ -230,6 +279,7 @@ export class KyselyStore implements MetadataStore {
     return inWriteTransaction(this.#db, this.#options.dialect, async (trx) => {
       const deleted = await trx.deleteFrom('files').where('id', '=', id).returning('upload_id').executeTakeFirst();
       if (!deleted) return false;
+      await trx.deleteFrom('file_versions').where('file_id', '=', id).execute();
       await trx
         .updateTable('uploads')
         .set({ file_id: null, updated_at: Date.now() })
@@ -257,6 +307,46 @@ export class KyselyStore implements MetadataStore {
   close(): Promise<void> {
     return this.#db.destroy();
   }
+}
+
+/**
+ * Locks the upload row (finishers and transitions of it queue behind; SQLite needs no row lock, as
+ * BEGIN IMMEDIATE already serialises writers) and checks that it exists and is the user's.
+ */
+async function lockUpload(trx: Kysely<StoreDatabase>, dialect: StoreDialect, uploadId: string, userId: string) {
+  const upload = await trx
+    .selectFrom('uploads')
+    .select(['user_id', 'state'])
+    .where('id', '=', uploadId)
+    .$if(dialect === 'postgres', (query) => query.forUpdate())
+    .executeTakeFirst();
+  if (!upload) {
+    throw new FinishUploadError('upload_not_found', `There is no upload ${uploadId} to finish.`);
+  }
+  if (upload.user_id !== userId) {
+    throw new FinishUploadError('user_mismatch', `Upload ${uploadId} belongs to another user than the file recorded for it.`);
+  }
+  return upload;
+}
+
+function toRow(version: NewFileVersion) {
+  return {
+    upload_id: version.uploadId,
+    filename: version.filename,
+    content_type: version.contentType,
+    size: byteCount(version.size),
+    sha256: version.sha256,
+  };
+}
+
+/** Records a version; on a bucket without versions every write is version "null", whose record is then replaced. */
+async function upsertVersion(db: Kysely<StoreDatabase>, version: NewFileVersion, now: number): Promise<void> {
+  const row = toRow(version);
+  await db
+    .insertInto('file_versions')
+    .values({ ...row, file_id: version.fileId, version_id: version.versionId, created_at: now })
+    .onConflict((conflict) => conflict.columns(['file_id', 'version_id']).doUpdateSet({ ...row, created_at: now }))
+    .execute();
 }
 
 function clampLimit(limit: number | undefined): number {
@@ -305,6 +395,7 @@ function toUploadRecord(row: Selectable<UploadsTable>): UploadRecord {
     contentMd5: row.content_md5,
     sha256: row.sha256,
     fingerprint: row.fingerprint,
+    replaces: row.replaces,
     fileId: row.file_id,
     createdAt: new Date(integer(row.created_at)),
     updatedAt: new Date(integer(row.updated_at)),
@@ -320,6 +411,21 @@ function toFileRecord(row: Selectable<FilesTable>): FileRecord {
     route: row.route,
     key: row.key,
     visibility: row.visibility,
+    filename: row.filename,
+    contentType: row.content_type,
+    size: integer(row.size),
+    sha256: row.sha256,
+    versionId: row.version_id,
+    revision: integer(row.revision),
+    createdAt: new Date(integer(row.created_at)),
+  };
+}
+
+function toFileVersionRecord(row: Selectable<FileVersionsTable>): FileVersionRecord {
+  return {
+    fileId: row.file_id,
+    versionId: row.version_id,
+    uploadId: row.upload_id,
     filename: row.filename,
     contentType: row.content_type,
     size: integer(row.size),

@@ -34,6 +34,7 @@ export interface UploadsTable {
   content_md5: string | null;
   sha256: string | null;
   fingerprint: string | null;
+  replaces: string | null;
   created_at: Int8;
   updated_at: Int8;
   expires_at: Int8;
@@ -50,6 +51,19 @@ export interface FilesTable {
   content_type: string;
   size: Int8;
   sha256: string | null;
+  version_id: string | null;
+  revision: ColumnType<number, number | undefined, number>;
+  created_at: Int8;
+}
+
+export interface FileVersionsTable {
+  file_id: string;
+  version_id: string;
+  upload_id: string | null;
+  filename: string;
+  content_type: string;
+  size: Int8;
+  sha256: string | null;
   created_at: Int8;
 }
 
@@ -62,6 +76,7 @@ interface MigrationsTable {
 export interface StoreDatabase {
   uploads: UploadsTable;
   files: FilesTable;
+  file_versions: FileVersionsTable;
   upfront_migrations: MigrationsTable;
 }
 
@@ -143,6 +158,31 @@ const migrations: Migration[] = [
       await db.schema.alterTable('files').addColumn('sha256', 'text').execute();
       // Serves findResumableUpload: one user's uploads of one file.
       await db.schema.createIndex('uploads_user_id_fingerprint').on('uploads').columns(['user_id', 'fingerprint']).execute();
+    },
+  },
+  {
+    version: 4,
+    name: 'file versions',
+    async up(db) {
+      // The file an upload replaces (a new version of its key), if it does.
+      await db.schema.alterTable('uploads').addColumn('replaces', 'text').execute();
+      // Storage's id of the version the file row describes; null until known (files recorded before versions).
+      await db.schema.alterTable('files').addColumn('version_id', 'text').execute();
+      // Counts changes of the current version: they are compare-and-set on it.
+      await db.schema.alterTable('files').addColumn('revision', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // What was recorded of each version: storage keeps the bytes, not the filename or SHA-256.
+      await db.schema
+        .createTable('file_versions')
+        .addColumn('file_id', 'text', (c) => c.notNull())
+        .addColumn('version_id', 'text', (c) => c.notNull())
+        .addColumn('upload_id', 'text')
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('sha256', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('file_versions_pkey', ['file_id', 'version_id'])
+        .execute();
     },
   },
 ];

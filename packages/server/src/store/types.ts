@@ -28,6 +28,11 @@ export interface UploadRecord {
   sha256: string | null;
   /** The client's fingerprint of the file (name, size, date, first and last bytes), to resume an upload. */
   fingerprint: string | null;
+  /**
+   * The file this upload replaces: its bytes are staged at `key` and promoted over the file's key, as a
+   * new version; on `ready`, `fileId` is that file.
+   */
+  replaces: string | null;
   state: UploadState;
   /** Machine code of the last rejection, e.g. `content_type_mismatch`. */
   errorCode: string | null;
@@ -59,11 +64,34 @@ export interface FileRecord {
   size: number;
   /** Hex SHA-256 the client computed, when it sent one. */
   sha256: string | null;
+  /**
+   * Storage's id of the version this record describes (filename, type, size, SHA-256 are that version's);
+   * null for files recorded before versions were.
+   */
+  versionId: string | null;
+  /** Counts changes of the current version (setCurrentVersion compares and sets it). */
+  revision: number;
   createdAt: Date;
 }
 
-export type NewUpload = Omit<UploadRecord, 'state' | 'errorCode' | 'etag' | 'fileId' | 'createdAt' | 'updatedAt'>;
-export type NewFile = Omit<FileRecord, 'createdAt'>;
+/** What was recorded of one version of a file's key (storage keeps its bytes and its id). */
+export interface FileVersionRecord {
+  fileId: string;
+  versionId: string;
+  /** The upload that wrote it; null for a version a restore wrote (a copy of another). */
+  uploadId: string | null;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string | null;
+  createdAt: Date;
+}
+
+export type NewUpload = Omit<UploadRecord, 'state' | 'errorCode' | 'etag' | 'fileId' | 'replaces' | 'createdAt' | 'updatedAt'> & {
+  replaces?: string | null;
+};
+export type NewFile = Omit<FileRecord, 'createdAt' | 'versionId' | 'revision'>;
+export type NewFileVersion = Omit<FileVersionRecord, 'createdAt'>;
 
 export interface ListFilesOptions {
   /** Default 50, at most 200. */
@@ -94,11 +122,28 @@ export interface MetadataStore {
    * another user, has ended without a file (aborted, rejected, expired), or its file was already
    * recorded and then deleted. `etag` is kept with the upload: the version of the bytes promoted.
    */
-  finishUpload(file: NewFile, options?: { etag?: string | null }): Promise<FileRecord>;
+  finishUpload(file: NewFile, options?: { etag?: string | null; versionId?: string }): Promise<FileRecord>;
+  /**
+   * The replacement's counterpart of finishUpload, one transaction: records the version it wrote
+   * and sets the upload `ready` with the replaced file as its fileId (the file row itself follows
+   * storage's current version: setCurrentVersion). Idempotent; throws FinishUploadError like
+   * finishUpload, `file_deleted` when the replaced file is gone.
+   */
+  finishReplacement(version: NewFileVersion & { uploadId: string }, userId: string, options?: { etag?: string | null }): Promise<void>;
+  /** Records a version (a restore's); a second record of the same version replaces the first. */
+  addFileVersion(version: NewFileVersion): Promise<void>;
+  /** What was recorded of the file's versions, by version id. */
+  listFileVersions(fileId: string): Promise<FileVersionRecord[]>;
+  /**
+   * Compare-and-set: makes the file row describe version `versionId` (its recorded metadata, or
+   * `unrecorded`'s, which is then recorded) if the file's revision is still `revision`; the updated
+   * file, or undefined when the revision moved on (or the file is gone).
+   */
+  setCurrentVersion(fileId: string, revision: number, versionId: string, unrecorded: NewFileVersion): Promise<FileRecord | undefined>;
   getFile(id: string): Promise<FileRecord | undefined>;
   /** The user's files, newest first. */
   listFiles(userId: string, options?: ListFilesOptions): Promise<FileRecord[]>;
-  /** Returns false when there was no such file. */
+  /** Deletes the file and what was recorded of its versions; returns false when there was no such file. */
   deleteFile(id: string): Promise<boolean>;
   /**
    * The user's newest upload with this fingerprint that may still become a file (not ended, not

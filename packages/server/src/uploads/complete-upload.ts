@@ -3,8 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { ObjectChangedError, ObjectMissingError } from '../storage/errors.ts';
+import { NULL_VERSION, type CopyOptions, type CopyResult } from '../storage/types.ts';
 import { FinishUploadError } from '../store/errors.ts';
-import type { FileRecord, UploadRecord, UploadState } from '../store/types.ts';
+import type { FileRecord, UploadRecord, UploadState, Visibility } from '../store/types.ts';
+import { syncCurrentVersion, versionWritten } from './current-version.ts';
 import { isActiveContent } from './content-types.ts';
 import { contentDisposition } from './filename.ts';
 import { ownUpload } from './own-upload.ts';
@@ -12,7 +14,11 @@ import { assembleParts, ChecksumMismatch } from './assemble-parts.ts';
 import { etagOfMd5, multipartEtag } from './checksums.ts';
 import { SNIFF_BYTES, verifyObject, type Rejection } from './verify-object.ts';
 
-const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/**
+ * Bounded, not immutable: a replaced file keeps its key (as a new version) and a deleted one may still
+ * be cached, so no cache may keep one longer than an hour (README, "Cache lifetime of public files").
+ */
+const PUBLIC_CACHE_CONTROL = 'public, max-age=3600, stale-while-revalidate=60';
 const PRIVATE_CACHE_CONTROL = 'private, max-age=0, no-store';
 /**
  * How many times one complete re-reads the upload after losing a race (another complete, an abort,
@@ -106,18 +112,16 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
     });
   }
 
-  const bucket = upload.visibility;
-  const storageClass = services.config.routes.get(upload.route)?.storageClass;
-  const inline = bucket === 'public' && !isActiveContent(upload.contentType);
+  // A replacement is promoted over the key of the file it replaces, as a new version of it.
+  const replaced = upload.replaces !== null ? await replacedFile(services, upload.replaces) : undefined;
+  const target = replaced ?? upload;
+  let copied: CopyResult;
   try {
-    await storage.copy(
+    copied = await storage.copy(
       { bucket: 'staging', key: upload.key },
-      { bucket, key: upload.key },
+      { bucket: target.visibility, key: target.key },
       {
-        contentType: upload.contentType,
-        ...(storageClass && { storageClass }),
-        cacheControl: bucket === 'public' ? PUBLIC_CACHE_CONTROL : PRIVATE_CACHE_CONTROL,
-        contentDisposition: contentDisposition(inline ? 'inline' : 'attachment', upload.filename),
+        ...finalCopyOptions(services, upload.route, target.visibility, upload.contentType, upload.filename),
         ...(staged.head.etag !== undefined && { ifMatch: staged.head.etag }),
         size: staged.head.size,
       },
@@ -128,7 +132,39 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
     if (error instanceof ObjectChangedError || error instanceof ObjectMissingError) return RETRY;
     throw error;
   }
-  return record(services, upload, staged.head.etag ?? null, declared.sha256);
+  const etag = staged.head.etag ?? null;
+  if (replaced) {
+    const versionId = await versionWritten(services, replaced.visibility, replaced.key, copied);
+    return recordVersion(services, upload, replaced, versionId, etag, declared.sha256);
+  }
+  // A new file's key has this one version: where storage did not name it, the first sync records it.
+  return record(services, upload, etag, declared.sha256, copied.versionId);
+}
+
+/** Metadata of a file's bytes in its final bucket, promoted or restored from an older version. */
+export function finalCopyOptions(services: Services, route: string, bucket: Visibility, contentType: string, filename: string): CopyOptions {
+  const storageClass = services.config.routes.get(route)?.storageClass;
+  const inline = bucket === 'public' && !isActiveContent(contentType);
+  return {
+    contentType,
+    ...(storageClass && { storageClass }),
+    cacheControl: bucket === 'public' ? PUBLIC_CACHE_CONTROL : PRIVATE_CACHE_CONTROL,
+    contentDisposition: contentDisposition(inline ? 'inline' : 'attachment', filename),
+  };
+}
+
+/**
+ * The file a replacement writes a version of, its record first brought in line with storage (a file
+ * recorded before versions were gets its current version recorded, so that it is listed and restorable).
+ */
+async function replacedFile(services: Services, id: string): Promise<FileRecord> {
+  const file = await services.store.getFile(id);
+  if (!file) throw replacedFileDeleted();
+  return file.versionId === null ? syncCurrentVersion(services, file) : file;
+}
+
+function replacedFileDeleted(): UpfrontError {
+  return new UpfrontError('not_found', 'The file this upload replaces has been deleted; upload the file as a new one instead.');
 }
 
 /** Verification failed: the upload ends as rejected (once, whoever races) and its staged bytes go. */
@@ -168,7 +204,8 @@ async function stagedObjectMissing(services: Services, upload: UploadRecord): Pr
   const { storage, store } = services;
   const now = await store.getUpload(upload.id);
   if (!now || now.state !== upload.state || now.updatedAt.getTime() !== upload.updatedAt.getTime()) return RETRY;
-  const promoted = await storage.head(upload.visibility, upload.key);
+  // (Not so for a replacement: the key holds the file's earlier versions.)
+  const promoted = upload.replaces === null ? await storage.head(upload.visibility, upload.key) : null;
   if (promoted && promoted.size === upload.size) return record(services, upload, promoted.etag ?? null, undefined);
   if (Date.now() > upload.expiresAt.getTime()) {
     if (!(await store.transitionUpload(upload.id, UNFINISHED, 'expired'))) return RETRY;
@@ -183,7 +220,7 @@ async function stagedObjectMissing(services: Services, upload: UploadRecord): Pr
  * object (staging expiry, a lifecycle rule and a sweeper, is to remove such leftovers). If recording
  * fails, the promoted copy stays and a retry finds it (stagedObjectMissing).
  */
-async function record(services: Services, upload: UploadRecord, etag: string | null, sha256: string | undefined): Promise<Step> {
+async function record(services: Services, upload: UploadRecord, etag: string | null, sha256: string | undefined, versionId?: string): Promise<Step> {
   const { storage, store } = services;
   let file: FileRecord;
   try {
@@ -200,13 +237,53 @@ async function record(services: Services, upload: UploadRecord, etag: string | n
         size: upload.size,
         sha256: sha256 ?? upload.sha256,
       },
-      { etag },
+      { etag, ...(versionId !== undefined && { versionId }) },
     );
   } catch (error) {
     return notRecorded(services, upload, error);
   }
   services.background.run(`deleting the staged copy of ${upload.key}`, () => storage.delete('staging', upload.key));
   return file;
+}
+
+/**
+ * A replacement's record: the version it wrote (one transaction with the upload's `ready`), then the
+ * file's record follows storage's current version, which is this one unless another write landed after.
+ */
+async function recordVersion(
+  services: Services,
+  upload: UploadRecord,
+  file: FileRecord,
+  versionId: string,
+  etag: string | null,
+  sha256: string | undefined,
+): Promise<Step> {
+  const { storage, store } = services;
+  try {
+    await store.finishReplacement(
+      {
+        fileId: file.id,
+        versionId,
+        uploadId: upload.id,
+        filename: upload.filename,
+        contentType: upload.contentType,
+        size: upload.size,
+        sha256: sha256 ?? upload.sha256,
+      },
+      upload.userId,
+      { etag },
+    );
+  } catch (error) {
+    if (!(error instanceof FinishUploadError) || (error.reason !== 'file_deleted' && error.reason !== 'upload_ended')) throw error;
+    // Nobody will record the version written here, so it goes: the version before it is current again (a
+    // deleted file's delete marker). Without versions the bytes were replaced in place: only a deleted file's go.
+    if (versionId !== NULL_VERSION) await storage.delete(file.visibility, file.key, versionId);
+    else if (error.reason === 'file_deleted') await storage.delete(file.visibility, file.key);
+    if (error.reason === 'file_deleted') throw replacedFileDeleted();
+    return RETRY;
+  }
+  services.background.run(`deleting the staged copy of ${upload.key}`, () => storage.delete('staging', upload.key));
+  return syncCurrentVersion(services, file);
 }
 
 async function notRecorded(services: Services, upload: UploadRecord, error: unknown): Promise<Step> {
@@ -243,5 +320,6 @@ function rejectedError(upload: UploadRecord): UpfrontError {
 async function recordedFile(services: Services, upload: UploadRecord): Promise<FileRecord> {
   const file = upload.fileId ? await services.store.getFile(upload.fileId) : undefined;
   if (!file) throw new UpfrontError('not_found', 'The file of this upload has been deleted.');
-  return file;
+  // A retried replacement finishes what a failure may have left: the record following storage.
+  return upload.replaces !== null ? syncCurrentVersion(services, file) : file;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MAX_PARTS, type RouteConfig } from '../config.ts';
 import { UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { profileOf } from '../storage/providers.ts';
 import type { PresignedPost, PresignedPut } from '../storage/types.ts';
 import type { NewUpload, Strategy, UploadRecord } from '../store/types.ts';
 import { extensionFor, normaliseContentType } from './content-types.ts';
@@ -21,6 +22,8 @@ export interface NewUploadInput {
   sha256?: string;
   /** The client's fingerprint of the file, to find an unfinished upload of it again. */
   fingerprint?: string;
+  /** The id of one of the user's files on the same route: the upload becomes a new version of it. */
+  replaces?: string;
 }
 
 export interface CreateUploadResult {
@@ -50,6 +53,24 @@ export function compareSizes(size: number, limit: number): [string, string] {
   if (a !== b) return [a, b];
   const exact = (n: number) => `${n.toLocaleString('en-US')} bytes`;
   return [exact(size), `${exact(limit)} (${b})`];
+}
+
+/**
+ * The file a replacement names: the user's own (others' files are as missing, as everywhere), on the
+ * same route (its rules and visibility are the file's). Its staging key stays the upload's own, so
+ * replacements in flight at once never share staged bytes: each completes as a version, the last current.
+ */
+async function checkReplaced(services: Services, userId: string, route: RouteConfig, id: string): Promise<void> {
+  const file = await services.store.getFile(id);
+  if (!file || file.userId !== userId) {
+    throw new UpfrontError('not_found', 'No file with the id in "replaces" belongs to you; name one of your files (GET /v1/files).');
+  }
+  if (file.route !== route.name) {
+    throw new UpfrontError(
+      'invalid_request',
+      `The file in "replaces" was uploaded on the "${file.route}" route; replace it with an upload on that route.`,
+    );
+  }
 }
 
 function findRoute(services: Services, name: string): RouteConfig {
@@ -86,15 +107,18 @@ export async function createUpload(services: Services, userId: string, input: Ne
     throw new UpfrontError('file_too_large', `The file is ${file}; the "${route.name}" route accepts files up to ${limit}. Choose a smaller file.`);
   }
 
+  if (input.replaces !== undefined) await checkReplaced(services, userId, route, input.replaces);
+
   const now = new Date();
   if (input.fingerprint !== undefined) {
     const found = await store.findResumableUpload(userId, input.fingerprint, now);
-    if (found?.multipart && found.route === route.name && found.size === size && found.contentType === contentType) {
+    const same = found?.route === route.name && found.size === size && found.contentType === contentType && found.replaces === (input.replaces ?? null);
+    if (found?.multipart && same) {
       return { upload: found, resumed: true };
     }
   }
 
-  const strategy = chooseStrategy(route, size);
+  const strategy = chooseStrategy(route, size, takesPostPolicy(services.config.storage));
   const id = randomUUID();
   const key = renderKey(route.keyTemplate, {
     user: userId,
@@ -117,6 +141,7 @@ export async function createUpload(services: Services, userId: string, input: Ne
     contentMd5: input.md5 ?? null,
     sha256: input.sha256 ?? null,
     fingerprint: input.fingerprint ?? null,
+    replaces: input.replaces ?? null,
     expiresAt: new Date(now.getTime() + route.expiresIn * 1000),
   };
   if (strategy === 'multipart') return { upload: await createMultipartUpload(services, route, upload, now) };
@@ -146,10 +171,14 @@ async function createMultipartUpload(services: Services, route: RouteConfig, upl
   }
 }
 
-function chooseStrategy(route: RouteConfig, size: number): Strategy {
-  if (route.strategy !== 'auto') return route.strategy;
-  return size > route.multipartThreshold ? 'multipart' : 'put';
+/** The route's strategy (`auto`: by size); where storage takes no POST policy (R2, B2), a POST is a PUT. */
+export function chooseStrategy(route: Pick<RouteConfig, 'strategy' | 'multipartThreshold'>, size: number, postPolicy: boolean): Strategy {
+  const strategy = route.strategy !== 'auto' ? route.strategy : size > route.multipartThreshold ? 'multipart' : 'put';
+  return strategy === 'post' && !postPolicy ? 'put' : strategy;
 }
+
+/** The disk endpoint verifies POST policies itself; an S3 store takes them as its provider's profile says. */
+const takesPostPolicy = (storage: Services['config']['storage']): boolean => storage.driver !== 's3' || profileOf(storage).postPolicy;
 
 /** The route's part size, raised (in whole MiB) where the file would need more than 10,000 parts. */
 export function choosePartSize(size: number, partSize: number): number {
