@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine (as root): installs what it needs (Debian's
-# chromium and Ceph packages, npm ci), starts a throwaway Ceph RGW, type-checks, builds the web page
+# chromium, nginx and Ceph packages, npm ci), starts a throwaway Ceph RGW, type-checks, builds the web page
 # and runs every test with node's test runner. Set S3_ENDPOINT (and the other S3_* variables) to use
 # another S3-compatible store instead of starting RGW.
 set -euo pipefail
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
+# The CDN tests run Debian's nginx (in /usr/sbin, outside a non-root PATH) in front of RGW.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ -z "${S3_ENDPOINT:-}" ]; then
   command -v radosgw >/dev/null || missing+=(ceph-mon ceph-osd radosgw ceph-common)
 fi

@@ -1,6 +1,7 @@
 /**
  * Creates the three Upfront buckets on the dev RGW that scripts/rgw/start.sh booted, as their owner
- * (the admin credential): anonymous s3:GetObject on the public bucket, browser CORS on staging. Then
+ * (the admin credential): the bucket policies setup writes, browser CORS on staging (no lifecycle rules: a
+ * test RGW's lifecycle day lasts seconds, and the tests' files must stay). Then
  * gives the API's user (S3_ACCESS_KEY_ID) the runtime policy `upfront policy` prints for the repository's
  * upfront.config.json, as an IAM user policy: its only rights. Reads the S3_* env start.sh printed.
  */
@@ -18,6 +19,7 @@ import {
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../packages/server/src/config.ts';
 import { runtimePolicy } from '../../packages/server/src/buckets/policy.ts';
+import { bucketSpecs, DEFAULT_BUCKET_SETTINGS } from '../../packages/server/src/buckets/spec.ts';
 import { putUserPolicy } from './user-policy.ts';
 
 function required(name: string): string {
@@ -53,23 +55,13 @@ for (const bucket of [staging, publicBucket, privateBucket]) {
   }
 }
 
-await client.send(
-  new PutBucketPolicyCommand({
-    Bucket: publicBucket,
-    Policy: JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'PublicRead',
-          Effect: 'Allow',
-          Principal: '*',
-          Action: ['s3:GetObject'],
-          Resource: [`arn:aws:s3:::${publicBucket}/*`],
-        },
-      ],
-    }),
-  }),
-);
+// The bucket policies `upfront setup` writes: anonymous reads of public files, and staging naming the
+// API's user, which RGW needs for POST form uploads (it checks those against the bucket policy alone).
+const apiUser = required('RGW_API_USER');
+const buckets = { staging, public: publicBucket, private: privateBucket };
+for (const { name, policy } of bucketSpecs({ buckets }, { origins: corsOrigins, ...DEFAULT_BUCKET_SETTINGS, apiPrincipal: `arn:aws:iam:::user/${apiUser}` })) {
+  if (policy) await client.send(new PutBucketPolicyCommand({ Bucket: name, Policy: JSON.stringify(policy) }));
+}
 
 if (corsOrigins.length > 0) {
   await client.send(
@@ -99,7 +91,6 @@ await client.send(new AbortMultipartUploadCommand({ Bucket: staging, Key: warmKe
 
 // The API's user may do what the API does, on these buckets, and nothing else.
 const config = loadConfig({ mode: 'dev', env: { ...process.env, STORAGE_DRIVER: 's3' }, file: fileURLToPath(new URL('../../upfront.config.json', import.meta.url)) });
-const apiUser = required('RGW_API_USER');
-await putUserPolicy({ endpoint, region, credentials: owner }, apiUser, 'upfront-runtime', runtimePolicy({ buckets: { staging, public: publicBucket, private: privateBucket } }, config.routes.values()));
+await putUserPolicy({ endpoint, region, credentials: owner }, apiUser, 'upfront-runtime', runtimePolicy({ buckets }, config.routes.values()));
 
 console.log(`provisioned ${staging}, ${publicBucket} (public read), ${privateBucket}; CORS origins: ${corsOrigins.join(' ') || 'none'}; ${apiUser} has the runtime policy`);

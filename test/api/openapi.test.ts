@@ -174,6 +174,22 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       await call('post', `/v1/uploads/${upload.id}/parts`, { json: { parts: [{ partNumber: 1 }] } }); // 409 aborted
     });
 
+    it('versions: replace a file, list its versions, restore one, and the refusals', async () => {
+      const upload = await create('form');
+      assert.ok((await sendToStorage(upload, png, 'image/png')).ok);
+      const file = (await call('post', `/v1/uploads/${upload.id}/complete`)) as { id: string };
+      const replacement = (await call('post', '/v1/uploads', { json: { route: 'form', filename: 'b.png', contentType: 'image/png', size: png.length, replaces: file.id } })) as CreatedUpload;
+      assert.equal(replacement.replaces, file.id);
+      assert.ok((await sendToStorage(replacement, png, 'image/png')).ok);
+      await call('post', `/v1/uploads/${replacement.id}/complete`);
+      await call('post', '/v1/uploads', { json: { route: 'image', filename: 'b.png', contentType: 'image/png', size: 10, replaces: file.id } }); // 400 other route
+      await call('post', '/v1/uploads', { json: { route: 'form', filename: 'b.png', contentType: 'image/png', size: 10, replaces: '00000000-0000-4000-8000-000000000000' } }); // 404
+      const { versions } = (await call('get', `/v1/files/${file.id}/versions`)) as { versions: { id: string }[] };
+      await call('get', '/v1/files/00000000-0000-4000-8000-000000000000/versions');
+      await call('post', `/v1/files/${file.id}/versions/${encodeURIComponent(versions.at(-1)!.id)}/restore`);
+      await call('post', `/v1/files/${file.id}/versions/no-such-version/restore`);
+    });
+
     it('every documented operation was exercised', () => {
       const documented = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`));
       assert.deepEqual(documented.filter((operation) => !exercised.has(operation)), []);

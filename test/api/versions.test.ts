@@ -10,15 +10,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_BUCKET_SETTINGS, setupBuckets } from '../../packages/server/src/buckets/index.ts';
-import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
-import { freshBuckets, removeBuckets } from '../support/buckets.ts';
 import { makePng } from '../support/png.ts';
 import { postgresSchema } from '../support/postgres.ts';
-import { rgwConfig } from '../support/rgw-env.ts';
 import { startTestServer, type Driver, type TestServer } from '../support/server.ts';
 import { sendToStorage, type CreatedUpload } from '../support/transfer.ts';
+import { versionedRgwBuckets } from '../support/versioned-buckets.ts';
 
 const routes = {
   photo: { types: ['image/png'], maxSize: '256KB', visibility: 'public', strategy: 'put' },
@@ -57,25 +53,6 @@ async function problem(res: Response, status: number, code: string): Promise<voi
   const body = await res.text();
   assert.equal(res.status, status, body);
   assert.equal((JSON.parse(body) as { code: string }).code, code, body);
-}
-
-/** Versioned RGW buckets of the suite's own, provisioned by `upfront setup`; removed (every version) after. */
-function versionedRgwBuckets(prefix: string) {
-  const buckets = freshBuckets(prefix);
-  let s3: S3Client | undefined;
-  return {
-    async provision(): Promise<Record<string, string>> {
-      const config = { ...rgwConfig(), buckets };
-      s3 = createS3Client(config);
-      await setupBuckets(config, { origins: ['http://localhost:*'], ...DEFAULT_BUCKET_SETTINGS });
-      return { S3_BUCKET_STAGING: buckets.staging, S3_BUCKET_PUBLIC: buckets.public, S3_BUCKET_PRIVATE: buckets.private };
-    },
-    async remove(): Promise<void> {
-      if (!s3) return;
-      await removeBuckets(s3, Object.values(buckets));
-      s3.destroy();
-    },
-  };
 }
 
 /** The API calls of one server, as one user or another. */
@@ -265,7 +242,7 @@ describe('replacing on an RGW bucket without versioning', () => {
   let alice: string;
 
   before(async () => {
-    // The test RGW's own buckets are not versioned (scripts/rgw/provision.ts): deleted big files would stay in memory.
+    // The test RGW's own buckets, not versioned (scripts/rgw/provision.ts), with the API's least-privilege user.
     server = await startTestServer({ driver: 's3', routes });
     api = apiOf(server);
     alice = await server.token(`alice-${randomUUID().slice(0, 8)}`);

@@ -2,18 +2,22 @@
  * `upfront doctor` against Ceph RGW, on buckets of its own: all ok after `upfront setup`; then ten
  * broken setups, one at a time, each named by doctor as failing (and only what it breaks), and each
  * repaired by setup: seven bucket settings broken by hand, a bucket deleted, a wrong secret and an
- * endpoint nothing answers at. Also the CLI: its lines, --json and exit codes.
+ * endpoint nothing answers at. Also the CLI: its lines, --json and exit codes. Then a setup with a
+ * website bucket and nginx as the CDN of public (only it may read there): the site's index page and a
+ * read through the CDN pass, and four more broken setups are named and repaired.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { DeleteBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_BUCKET_SETTINGS, diagnose, setupBuckets, type BucketSettings } from '../../packages/server/src/buckets/index.ts';
+import { randomBytes } from 'node:crypto';
+import { DeleteBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_BUCKET_SETTINGS, diagnose, publicBucketUrl, setupBuckets, type BucketSettings } from '../../packages/server/src/buckets/index.ts';
 import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
-import { breakages, freshBuckets, ORIGIN, removeBuckets } from '../support/buckets.ts';
+import { breakages, freshBuckets, ORIGIN, removeBuckets, siteAndCdnBreakages, siteUrlOf } from '../support/buckets.ts';
+import { startCdn, type RunningNginx } from '../support/nginx.ts';
 import { rgwConfig } from '../support/rgw-env.ts';
 
 const settings: BucketSettings = { origins: [ORIGIN], ...DEFAULT_BUCKET_SETTINGS };
@@ -108,4 +112,49 @@ describe('upfront doctor (Ceph RGW)', () => {
     assert.equal(json.ok, true);
     assert.ok(json.findings.length >= 10);
   });
+});
+
+describe('upfront doctor with a website bucket and a CDN (Ceph RGW s3website, nginx)', () => {
+  let config: S3DriverConfig;
+  let s3: S3Client;
+  let settings: BucketSettings;
+  let cdn: RunningNginx;
+  const buckets = freshBuckets('doctor-front');
+  const failing = async () => (await diagnose(config, settings)).filter((finding) => finding.status === 'fail').map((finding) => finding.check).sort();
+
+  before(async () => {
+    const secret = randomBytes(24).toString('hex');
+    config = { ...rgwConfig(), buckets };
+    cdn = await startCdn({ origin: publicBucketUrl(config), secret });
+    config = { ...config, publicBaseUrl: cdn.url };
+    const site = { bucket: buckets.site, url: siteUrlOf(config, buckets.site), indexDocument: 'index.html', errorDocument: '404.html' };
+    settings = { origins: [ORIGIN], ...DEFAULT_BUCKET_SETTINGS, site, cdn: { secret } };
+    s3 = createS3Client(config);
+    await setupBuckets(config, settings);
+    await s3.send(new PutObjectCommand({ Bucket: buckets.site, Key: 'index.html', Body: '<!doctype html><title>Site</title>', ContentType: 'text/html' }));
+  });
+  after(async () => {
+    await cdn?.stop();
+    await removeBuckets(s3, Object.values(buckets));
+    s3?.destroy();
+  });
+
+  it('after setup, every check passes: the site serves its index page, the CDN public files, and the bucket refuses them directly', async () => {
+    const findings = await diagnose(config, settings);
+    assert.deepEqual(findings.filter((finding) => finding.status !== 'ok'), []);
+    const detail = (check: string) => findings.find((finding) => finding.check === check)?.detail;
+    assert.equal(detail('buckets'), 'the four buckets exist and match the configuration');
+    assert.equal(detail('anonymous public'), 'public refuses anonymous reads: only the CDN gets through');
+    assert.equal(detail('website'), `${settings.site!.url} serves index.html as text/html`);
+    assert.equal(detail('cdn'), `${cdn.url} serves public files`);
+  });
+
+  for (const { what, doctor, damage } of siteAndCdnBreakages) {
+    it(`names ${what}, and setup repairs it`, async () => {
+      await damage(s3, buckets);
+      assert.deepEqual(await failing(), [...doctor].sort());
+      await setupBuckets(config, settings);
+      assert.deepEqual(await failing(), []);
+    });
+  }
 });

@@ -20,6 +20,7 @@ import type { Browser } from 'playwright-core';
 import { buildWeb } from '../../apps/web/build.ts';
 import { browserGet } from '../../packages/server/src/buckets/browser-get.ts';
 import { DEFAULT_BUCKET_SETTINGS, deploySite, setupBuckets, type BucketSettings, type SiteConfig } from '../../packages/server/src/buckets/index.ts';
+import { cacheControlOf } from '../../packages/server/src/buckets/site-deploy.ts';
 import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
 import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
@@ -29,6 +30,15 @@ import { rgwConfig } from '../support/rgw-env.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const cli = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
+
+describe('which deployed files are cached for a year', () => {
+  it('names with a content hash (letters and digits, 8 or more, before the extension); not words, not the page', () => {
+    const immutable = ['assets/index-B7xq2k9Z.js', 'app.3f9a1c2e.js', 'main.0123abcd4567ef89.css', 'chunk-X4TQFKQ3.mjs', 'fonts/inter.5f2b9a71.woff2'];
+    const revalidated = ['index.html', 'app.js', 'app-settings.js', 'hash-worker.js', 'logo.svg', 'v2/page.html', 'release-20261207.txt', 'deadbeef.js'];
+    assert.deepEqual(immutable.map(cacheControlOf), immutable.map(() => 'public, max-age=31536000, immutable'));
+    assert.deepEqual(revalidated.map(cacheControlOf), revalidated.map(() => 'no-cache'));
+  });
+});
 
 describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', () => {
   const buckets = freshBuckets('site');

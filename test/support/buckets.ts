@@ -5,6 +5,7 @@ import {
   DeleteBucketCorsCommand,
   DeleteBucketLifecycleCommand,
   DeleteBucketPolicyCommand,
+  DeleteBucketWebsiteCommand,
   DeleteObjectCommand,
   ListObjectVersionsCommand,
   PutBucketAclCommand,
@@ -100,5 +101,40 @@ export const breakages: { what: string; setting: string; doctor: string[]; damag
     setting: 'private acl',
     doctor: ['private acl', 'anonymous list private'],
     damage: (s3, buckets) => s3.send(new PutBucketAclCommand({ Bucket: buckets.private, ACL: 'public-read' })),
+  },
+];
+
+/** The public bucket's policy without a CDN: anyone may read. */
+const anyoneReads = (bucket: string) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'UpfrontPublicRead', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] }] });
+
+/**
+ * Like `breakages`, for a setup that also has a website bucket and a CDN in front of public (only the
+ * CDN may read public files; doctor checks the site's index page and reads a probe through the CDN).
+ */
+export const siteAndCdnBreakages: typeof breakages = [
+  {
+    what: 'the site bucket no longer a website',
+    setting: 'site website',
+    doctor: ['site website', 'website'],
+    damage: (s3, buckets) => s3.send(new DeleteBucketWebsiteCommand({ Bucket: buckets.site })),
+  },
+  {
+    what: 'the site unreadable (its policy removed)',
+    setting: 'site policy',
+    doctor: ['site policy', 'website'],
+    damage: (s3, buckets) => s3.send(new DeleteBucketPolicyCommand({ Bucket: buckets.site })),
+  },
+  {
+    what: 'public readable by anyone around the CDN (a plain anonymous-read policy in place of the CDN\'s)',
+    setting: 'public policy',
+    doctor: ['public policy', 'anonymous public'],
+    damage: (s3, buckets) => s3.send(new PutBucketPolicyCommand({ Bucket: buckets.public, Policy: anyoneReads(buckets.public) })),
+  },
+  {
+    what: 'public unreadable by the CDN (its policy removed)',
+    setting: 'public policy',
+    doctor: ['public policy', 'cdn'],
+    damage: (s3, buckets) => s3.send(new DeleteBucketPolicyCommand({ Bucket: buckets.public })),
   },
 ];

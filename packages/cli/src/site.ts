@@ -37,7 +37,7 @@ export async function runSite(args: string[]): Promise<number> {
   for (const warning of result.warnings) console.log(`warning: ${warning}`);
   const width = (pick: (file: DeployResult['files'][number]) => string) => Math.max(...result.files.map((file) => pick(file).length));
   const [keyWidth, typeWidth, cacheWidth] = [width((file) => file.key), width((file) => file.contentType), width((file) => file.cacheControl)];
-  console.log(`Deployed ${dir} to ${result.bucket}:`);
+  console.log(`Deployed ${dir === demoApp ? 'the demo app' : dir} to ${result.bucket}:`);
   for (const file of result.files) {
     console.log(`  ${file.key.padEnd(keyWidth)}  ${file.contentType.padEnd(typeWidth)}  ${file.cacheControl.padEnd(cacheWidth)}  ${size(file.size).padStart(8)}`);
   }

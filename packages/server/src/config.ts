@@ -4,6 +4,7 @@ import type { Visibility } from './store/types.ts';
 import { validateKeyTemplate } from './uploads/key-template.ts';
 import { normaliseContentType } from './uploads/content-types.ts';
 import { s3ConfigFromEnv, type S3DriverConfig } from './storage/s3-config.ts';
+import { folderProblem, type FolderRule } from './buckets/folders.ts';
 import type { CdnConfig } from './buckets/cdn.ts';
 import type { SiteConfig } from './buckets/website.ts';
 
@@ -87,6 +88,10 @@ export interface BucketLifecycleConfig {
   abortIncompleteDays: number;
   /** Public and private files move to these storage classes after so many days (default none). */
   transitions: { days: number; storageClass: string }[];
+  /** Prefixes of the final buckets only the admin writes (read-only) or reads (write-only) (default none). */
+  folders: FolderRule[];
+  /** The API credential's principal, named in staging's policy so that it may take POST uploads (RGW needs it). */
+  apiPrincipal?: string;
   /** The website bucket `upfront site deploy` fills (S3_BUCKET_SITE, S3_SITE_URL); none by default. */
   site?: SiteConfig;
   /** Only this CDN may read public files (S3_CDN_SECRET, S3_CDN_SOURCE_IPS or S3_CDN_DISTRIBUTION_ARN); default anyone may. */
@@ -380,6 +385,8 @@ function parseBuckets(raw: unknown, env: Env): BucketLifecycleConfig {
       }
       return { days: days(transition.days, 'transitions[].days'), storageClass: transition.storageClass };
     }),
+    folders: parseFolders(raw.folders ?? []),
+    ...(raw.apiPrincipal !== undefined && { apiPrincipal: parsePrincipal(raw.apiPrincipal) }),
     ...(site && { site }),
     ...(cdn && { cdn }),
   };
@@ -438,4 +445,27 @@ function parseCdn(raw: unknown, env: Env): CdnConfig | undefined {
     throw new ConfigError('the CloudFront distribution (S3_CDN_DISTRIBUTION_ARN) is an ARN like arn:aws:cloudfront::111122223333:distribution/EDFDVBD6EXAMPLE');
   }
   return { cloudFrontDistributionArn };
+}
+
+/** `"folders": [{"bucket": "public", "prefix": "page/", "access": "read-only"}]` (buckets/folders.ts). */
+function parseFolders(raw: unknown): FolderRule[] {
+  const example = '[{"bucket": "public", "prefix": "page/", "access": "read-only"}]';
+  if (!Array.isArray(raw)) throw new ConfigError(`"buckets": "folders" is a list like ${example}`);
+  const rules = raw.map((rule: unknown, index) => {
+    const problem = isObject(rule) ? folderProblem(rule) : `each rule is like ${example}`;
+    if (problem) throw new ConfigError(`"buckets": "folders"[${index}]: ${problem}`);
+    const { bucket, prefix, access } = rule as unknown as FolderRule;
+    return { bucket, prefix, access };
+  });
+  // A key under two rules of one bucket would be denied what both deny: say it rather than surprise.
+  for (const rule of rules) {
+    const overlap = rules.find((other) => other !== rule && other.bucket === rule.bucket && rule.prefix.startsWith(other.prefix));
+    if (overlap) throw new ConfigError(`"buckets": "folders": "${rule.prefix}" is inside "${overlap.prefix}" of the ${rule.bucket} bucket; rules may not overlap`);
+  }
+  return rules;
+}
+
+function parsePrincipal(raw: unknown): string {
+  if (typeof raw === 'string' && /^arn:[a-z-]+:iam::[^:]*:[^\s]+$/.test(raw)) return raw;
+  throw new ConfigError(`"buckets": "apiPrincipal" is the API credential's user ARN, like "arn:aws:iam:::user/upfront-api" (got ${JSON.stringify(raw)})`);
 }

@@ -99,7 +99,7 @@ export async function diagnose(config: S3DriverConfig, settings: BucketSettings,
 
     for (const origin of settings.origins) await checkCors(config, origin, found);
     await roundTrips(config, settings, provider.profile, probes, found);
-    if (settings.site) await checkWebsite(settings.site, settings.origins, found);
+    if (settings.site) await checkWebsite(settings.site, found);
     await checkCdn(config, settings, probes, found);
     const classes = new Set([...(options.storageClasses ?? []), ...settings.transitions.map((transition) => transition.storageClass)]);
     for (const storageClass of classes) {

@@ -75,6 +75,7 @@ function samePolicy(want: PolicyDocument | null, have: PolicyDocument | null): b
       sid: statement.Sid ?? '',
       effect: statement.Effect,
       principal: principal(statement.Principal),
+      notPrincipal: statement.NotPrincipal,
       action: list(statement.Action),
       resource: list(statement.Resource),
       // Condition keys are case-insensitive (AWS:SourceArn, aws:SourceArn).
@@ -88,8 +89,13 @@ function samePolicy(want: PolicyDocument | null, have: PolicyDocument | null): b
 function describePolicy(policy: PolicyDocument): string {
   return policy.Statement.map(
     (statement) =>
-      `${statement.Effect === 'Allow' ? 'allow' : 'deny'} ${statement.Principal === '*' ? 'anyone' : JSON.stringify(statement.Principal)} ${[statement.Action].flat().join(', ')} on ${[statement.Resource].flat().join(', ')}${describeCondition(statement.Condition)}`,
+      `${statement.Effect === 'Allow' ? 'allow' : 'deny'} ${describePrincipal(statement)} ${[statement.Action].flat().join(', ')} on ${[statement.Resource].flat().join(', ')}${describeCondition(statement.Condition)}`,
   ).join('; ');
+}
+
+function describePrincipal({ Principal, NotPrincipal }: PolicyStatement): string {
+  if (NotPrincipal) return `anyone but ${Object.values(NotPrincipal).flat().join(', ')}`;
+  return Principal === '*' ? 'anyone' : JSON.stringify(Principal);
 }
 
 /** ` if …` of a statement's condition; a secret Referer is named, never printed. */

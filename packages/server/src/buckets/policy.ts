@@ -10,6 +10,7 @@
 import type { RouteConfig } from '../config.ts';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { DOCTOR_PREFIX, PROBE_PREFIXES } from './probe.ts';
+import type { PolicyStatement } from './spec.ts';
 
 export interface IamStatement {
   Sid: string;
@@ -100,6 +101,15 @@ export function adminPolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>): IamPo
       },
     ],
   };
+}
+
+/**
+ * Staging's uploads in bucket-policy form, naming the API's principal: RGW checks a POST form upload
+ * against the bucket policy alone (never the user's IAM policy), so a least-privilege user needs this
+ * to take POST uploads. It adds nothing else: PutObject into staging, which the IAM policy grants too.
+ */
+export function apiPostStatement(staging: string, principal: string): PolicyStatement {
+  return { Sid: 'UpfrontApiUploads', Effect: 'Allow', Principal: { AWS: [principal] }, Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${staging}/*`] };
 }
 
 /** The literal start of a route's keys: `{route}` is known, the first other placeholder ends it ('' for the whole bucket). */

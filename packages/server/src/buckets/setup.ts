@@ -7,6 +7,7 @@ import {
   CreateBucketCommand,
   DeleteBucketLifecycleCommand,
   DeleteBucketPolicyCommand,
+  ListBucketsCommand,
   PutBucketAclCommand,
   PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
@@ -17,9 +18,11 @@ import {
   type S3Client,
   type TransitionStorageClass,
 } from '@aws-sdk/client-s3';
+import { originMatcher } from '../http/cors.ts';
 import { detectProvider, minioStaleUploadsCommand, type AppliedProvider } from '../storage/providers.ts';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { createS3Client } from '../storage/s3-driver.ts';
+import { principalOf } from './folders.ts';
 import { planBucket, type Change } from './plan.ts';
 import { missingStorageClass } from './storage-class.ts';
 import { bucketSpecs, type BucketSettings, type BucketSpec } from './spec.ts';
@@ -51,7 +54,7 @@ export async function setupBuckets(config: S3DriverConfig, settings: BucketSetti
   try {
     const provider = options.provider ?? (await detectProvider(config));
     const { profile } = provider;
-    const specs = bucketSpecs(config, settings, profile);
+    const specs = bucketSpecs(config, settings, profile, settings.folders?.length ? await callerPrincipal(s3, config) : undefined);
     const states = await Promise.all(
       specs.map((spec) =>
         readBucket(s3, spec.name, { publicAccessBlock: profile.blockPublicAccess, website: spec.website !== undefined }).catch((error: unknown) => {
@@ -63,6 +66,8 @@ export async function setupBuckets(config: S3DriverConfig, settings: BucketSetti
     const changes = plans.flatMap((plan) => plan.changes);
     const warnings = settings.origins.length === 0 ? ['No browser origins are configured (CORS_ORIGINS): staging gets no CORS rules, so browsers cannot upload.'] : [];
     if (profile.abortIncomplete === 'store-setting') warnings.push(staleUploadsNote(settings.abortIncompleteDays));
+    const siteOrigin = settings.site && new URL(settings.site.url).origin;
+    if (siteOrigin && !originMatcher(settings.origins)(siteOrigin)) warnings.push(`The site's origin ${siteOrigin} is not among the browser origins (CORS_ORIGINS): its pages can neither call the API nor upload. Add it.`);
     if (settings.cdn && !config.publicBaseUrl) warnings.push('Public files are readable through the CDN only ("buckets": "cdn"), but S3_PUBLIC_BASE_URL is not set: file URLs point at the bucket, which refuses them. Set it to the CDN\'s URL.');
     if (options.dryRun || changes.length === 0) return { endpoint: config.endpoint, provider, changes, applied: false, warnings };
     const done: Change[] = [];
@@ -79,6 +84,17 @@ export async function setupBuckets(config: S3DriverConfig, settings: BucketSetti
     return { endpoint: config.endpoint, provider, changes, applied: true, warnings };
   } finally {
     s3.destroy();
+  }
+}
+
+/** Setup's own credential as a policy principal (folder rules exempt it): ListBuckets names its owner. */
+async function callerPrincipal(s3: S3Client, config: S3DriverConfig): Promise<string> {
+  try {
+    const { Owner } = await s3.send(new ListBucketsCommand({}));
+    if (Owner?.ID) return principalOf(Owner.ID);
+    throw new Error('ListBuckets named no owner');
+  } catch (error) {
+    throw new SetupError(`could not learn who the credential is (folder rules exempt it) from ${config.endpoint}`, [], error);
   }
 }
 

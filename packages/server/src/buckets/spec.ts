@@ -4,12 +4,15 @@
  * origins (CORS for every method the clients send, ETag exposed) and empties itself (objects expire,
  * abandoned multipart uploads are aborted). Public grants anonymous GetObject and nothing else (only
  * to the CDN when one is configured), and keeps versions; private grants nothing anonymous and keeps
- * versions. An optional fourth bucket serves a built front end as a static website. The provider's
+ * versions; folder rules deny writes (read-only) or reads (write-only) under a prefix to all but the admin,
+ * and staging lets a named API principal upload POST forms. An optional fourth bucket serves a built front end as a static website. The provider's
  * profile adapts them (storage/providers.ts): Block Public Access on AWS, no abort rule on MinIO (which ignores it).
  */
 import { PROFILES, type ProviderProfile } from '../storage/providers.ts';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { publicReadStatement, type CdnConfig } from './cdn.ts';
+import { folderStatements, type FolderRule } from './folders.ts';
+import { apiPostStatement } from './policy.ts';
 import type { SiteConfig, WebsiteSettings } from './website.ts';
 
 /** The headers Upfront's signed uploads carry that a browser must be allowed to send (content-length is the browser's own). */
@@ -42,7 +45,9 @@ export interface Transition {
 export interface PolicyStatement {
   Sid: string;
   Effect: 'Allow' | 'Deny';
-  Principal: '*' | Record<string, string | string[]>;
+  /** Who the statement is about; or everyone but NotPrincipal (folders.ts). */
+  Principal?: '*' | Record<string, string | string[]>;
+  NotPrincipal?: Record<string, string[]>;
   Action: string[];
   Resource: string[];
   /** e.g. {"StringEquals": {"aws:Referer": "…"}}: the statement applies only when these hold. */
@@ -97,14 +102,25 @@ export interface BucketSettings {
   site?: SiteConfig;
   /** A CDN in front of the public bucket: only it may read public files (cdn.ts). */
   cdn?: CdnConfig;
+  /** Prefixes of the final buckets only the admin writes (read-only) or reads (write-only): folders.ts. */
+  folders?: FolderRule[];
+  /** The API credential's principal (e.g. `arn:aws:iam:::user/upfront-api`): staging's policy lets it upload POST forms (policy.ts). */
+  apiPrincipal?: string;
 }
 
 export const DEFAULT_BUCKET_SETTINGS: Omit<BucketSettings, 'origins'> = { stagingExpiryDays: 1, abortIncompleteDays: 1, transitions: [] };
 
 const MAX_AGE = 3000;
 
-export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settings: BucketSettings, profile: Readonly<ProviderProfile> = PROFILES.other): BucketSpec[] {
+/** `admin`: the principal folder rules exempt (setup's credential, see folders.ts' principalOf); needed when there are folder rules. */
+export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settings: BucketSettings, profile: Readonly<ProviderProfile> = PROFILES.other, admin?: string): BucketSpec[] {
   const { origins } = settings;
+  const folders = (role: 'public' | 'private') => {
+    const rules = (settings.folders ?? []).filter((rule) => rule.bucket === role);
+    if (rules.length > 0 && admin === undefined) throw new Error('folder rules need the admin principal they exempt');
+    return rules.length > 0 ? folderStatements(buckets[role], rules, admin!) : [];
+  };
+  const privateFolders = folders('private');
   const blocked = profile.blockPublicAccess ? BLOCK_ALL : null;
   // Files in the final buckets move to colder classes as they age, when the configuration says so.
   const finalLifecycle: LifecycleRule[] = settings.transitions.length > 0 ? [{ id: 'upfront-transitions', prefix: '', transitions: settings.transitions }] : [];
@@ -121,7 +137,7 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
         // MinIO drops this rule and aborts stale uploads by its own setting (setup says how to set it).
         ...(profile.abortIncomplete === 'lifecycle' ? [{ id: 'upfront-abort-incomplete', prefix: '', abortIncompleteDays: settings.abortIncompleteDays }] : []),
       ],
-      policy: null,
+      policy: settings.apiPrincipal ? { Version: '2012-10-17', Statement: [apiPostStatement(buckets.staging, settings.apiPrincipal)] } : null,
       versioning: false,
       publicAccessBlock: blocked,
     },
@@ -132,13 +148,21 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
       lifecycle: finalLifecycle,
       policy: {
         Version: '2012-10-17',
-        Statement: [publicReadStatement(buckets.public, settings.cdn)],
+        Statement: [publicReadStatement(buckets.public, settings.cdn), ...folders('public')],
       },
       versioning: true,
       // Behind CloudFront with OAC only the distribution reads, which AWS does not count as public: block all.
       publicAccessBlock: profile.blockPublicAccess ? (readByOac(profile, settings.cdn) ? BLOCK_ALL : BLOCK_ALL_BUT_POLICY) : null,
     },
-    { role: 'private', name: buckets.private, cors: null, lifecycle: finalLifecycle, policy: null, versioning: true, publicAccessBlock: blocked },
+    {
+      role: 'private',
+      name: buckets.private,
+      cors: null,
+      lifecycle: finalLifecycle,
+      policy: privateFolders.length > 0 ? { Version: '2012-10-17', Statement: privateFolders } : null,
+      versioning: true,
+      publicAccessBlock: blocked,
+    },
     ...(settings.site ? [siteSpec(settings.site, profile.blockPublicAccess ? BLOCK_ALL_BUT_POLICY : null)] : []),
   ];
 }

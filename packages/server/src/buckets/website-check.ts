@@ -1,13 +1,9 @@
-/**
- * Doctor's check of the website bucket: its URL (the store's website endpoint) serves the index page as
- * HTML, and pages there may call the API and upload (their origin is among the CORS origins).
- */
-import { originMatcher } from '../http/cors.ts';
+/** Doctor's check of the website bucket: its URL (the store's website endpoint) serves the index page as HTML. */
 import { browserGet } from './browser-get.ts';
 import { SETUP, type Found } from './doctor.ts';
 import type { SiteConfig } from './website.ts';
 
-export async function checkWebsite(site: SiteConfig, origins: string[], found: Found): Promise<void> {
+export async function checkWebsite(site: SiteConfig, found: Found): Promise<void> {
   let answer;
   try {
     answer = await browserGet(site.url);
@@ -24,10 +20,5 @@ export async function checkWebsite(site: SiteConfig, origins: string[], found: F
     found('website', 'fail', `${site.url} answered ${answer.status} ${type || '(no type)'}${unset ? `: ${/NoSuch\w+/.exec(text)![0]}` : ''}, not its ${site.indexDocument}`, unset ? SETUP : 'deploy the site: run `upfront site deploy`');
     return;
   }
-  const { origin } = new URL(site.url);
-  if (!originMatcher(origins)(origin)) {
-    found('website', 'fail', `${site.url} serves the site, but ${origin} is not among the CORS origins: its pages can neither call the API nor upload`, `add ${origin} to CORS_ORIGINS, then run \`upfront setup\``);
-    return;
-  }
-  found('website', 'ok', `${site.url} serves ${site.indexDocument} as text/html, and its origin may upload`);
+  found('website', 'ok', `${site.url} serves ${site.indexDocument} as text/html`);
 }

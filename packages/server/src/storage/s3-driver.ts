@@ -113,6 +113,16 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
     }
   }
 
+  /**
+   * A copy refused (403) because its source is missing, as storage answers a credential without
+   * s3:ListBucket (see isMissing), is an ObjectMissingError; a refusal with the source there stands.
+   */
+  async function refusedCopy(error: unknown, from: ObjectRef): Promise<unknown> {
+    if (!(error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403)) return error;
+    const source = await head(from.bucket, from.key).catch(() => undefined);
+    return source === null ? new ObjectMissingError(`${buckets[from.bucket]}/${from.key} does not exist`, { cause: error }) : error;
+  }
+
   const signed = createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName: (bucket) => buckets[bucket] });
 
   return {
@@ -157,7 +167,9 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
       if (options.size !== undefined && options.size > partCopyThreshold) {
         const target = { bucket: buckets[to.bucket], key: to.key };
         const versionId = await attempt(`PART COPY ${source.bucket}/${from.key} -> ${target.bucket}/${to.key}`, () =>
-          multipart.copyInParts(client, source, target, options, partCopyThreshold));
+          multipart.copyInParts(client, source, target, options, partCopyThreshold).catch(async (error: unknown) => {
+            throw await refusedCopy(error, from);
+          }));
         return versionId !== undefined ? { versionId } : {};
       }
       const command = new CopyObjectCommand({
@@ -190,7 +202,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
         if (isPreconditionFailed(error)) throw new ObjectChangedError(`${buckets[from.bucket]}/${from.key} changed`);
         // Only the source can be missing (the target is being written); a missing bucket stays an error.
         if (isNoSuchKey(error)) throw new ObjectMissingError(`${buckets[from.bucket]}/${from.key} does not exist`, { cause: error });
-        throw storageError(error, `COPY ${buckets[from.bucket]}/${from.key} -> ${buckets[to.bucket]}/${to.key}`);
+        throw storageError(await refusedCopy(error, from), `COPY ${buckets[from.bucket]}/${from.key} -> ${buckets[to.bucket]}/${to.key}`);
       }
     },
 

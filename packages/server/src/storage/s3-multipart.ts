@@ -75,8 +75,9 @@ export async function listParts(client: S3Client, { bucket, key }: S3Location, u
     try {
       page = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
     } catch (error) {
-      // S3 answers 404 NoSuchUpload; RGW 16 answers 404 NoSuchKey.
-      if (s3Code(error) === 'NoSuchUpload' || s3Code(error) === 'NoSuchKey') return null;
+      // S3 answers 404 NoSuchUpload; RGW 16 answers 404 NoSuchKey, or 403 AccessDenied to a credential
+      // without s3:ListBucket (the API's least-privilege one), as for a missing object.
+      if (s3Code(error) === 'NoSuchUpload' || s3Code(error) === 'NoSuchKey' || s3Code(error) === 'AccessDenied') return null;
       throw error;
     }
     for (const { PartNumber, Size, ETag } of page.Parts ?? []) {

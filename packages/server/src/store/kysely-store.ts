@@ -215,7 +215,8 @@ export class KyselyStore implements MetadataStore {
         trx.selectFrom('file_versions').selectAll().where('file_id', '=', fileId).where('version_id', '=', versionId).executeTakeFirst();
       let version = await recorded();
       if (!version) {
-        await upsertVersion(trx, { ...unrecorded, fileId, versionId }, Date.now());
+        // Its writer's record, if it commits meanwhile, stays: it knows more.
+        await upsertVersion(trx, { ...unrecorded, fileId, versionId }, Date.now(), { keep: true });
         version = (await recorded())!;
       }
       // The WHERE on the revision is the compare: a sync that read storage before another one
@@ -339,13 +340,19 @@ function toRow(version: NewFileVersion) {
   };
 }
 
-/** Records a version; on a bucket without versions every write is version "null", whose record is then replaced. */
-async function upsertVersion(db: Kysely<StoreDatabase>, version: NewFileVersion, now: number): Promise<void> {
+/**
+ * Records a version, replacing an earlier record of it (on a bucket without versions every write is
+ * version "null"; a sync may have recorded a version before its writer did), unless `keep`.
+ */
+async function upsertVersion(db: Kysely<StoreDatabase>, version: NewFileVersion, now: number, { keep = false } = {}): Promise<void> {
   const row = toRow(version);
   await db
     .insertInto('file_versions')
     .values({ ...row, file_id: version.fileId, version_id: version.versionId, created_at: now })
-    .onConflict((conflict) => conflict.columns(['file_id', 'version_id']).doUpdateSet({ ...row, created_at: now }))
+    .onConflict((conflict) => {
+      const columns = conflict.columns(['file_id', 'version_id']);
+      return keep ? columns.doNothing() : columns.doUpdateSet({ ...row, created_at: now });
+    })
     .execute();
 }
 

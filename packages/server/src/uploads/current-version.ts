@@ -14,7 +14,9 @@ const MAX_ROUNDS = 5;
 export async function versionWritten(services: Services, bucket: Visibility, key: string, result: CopyResult): Promise<string> {
   if (result.versionId !== undefined) return result.versionId;
   const versions = await services.storage.listVersions(bucket, key);
-  const written = versions.find((version) => result.etag !== undefined && version.etag === result.etag) ?? versions.find((version) => version.isLatest);
+  // Compared unquoted: RGW's CopyObject result gives the ETag without the quotes its listings have.
+  const etag = result.etag?.replace(/^"|"$/g, '');
+  const written = versions.find((version) => etag !== undefined && version.etag?.replace(/^"|"$/g, '') === etag) ?? versions.find((version) => version.isLatest);
   return written?.versionId ?? NULL_VERSION;
 }
 
@@ -24,16 +26,18 @@ export async function versionWritten(services: Services, bucket: Visibility, key
  * reads storage's current version and sets the record to it, compare-and-set on the record's revision
  * read *before* storage was: a sync that read storage earlier than one already committed fails its
  * compare and reads again. So the last sync to commit read storage last, and once the writers are done
- * the record is storage's current version. A version nobody recorded (bytes promoted by a complete that
- * failed before recording, or a file recorded before versions were) is recorded from what is known.
+ * the record is storage's current version. A version not recorded yet (its writer records it next, or
+ * a complete failed before recording it, or the file was recorded before versions were) is recorded
+ * from what is known, and its writer's record, when it comes, replaces that.
  */
 export async function syncCurrentVersion(services: Services, file: FileRecord): Promise<FileRecord> {
   const { storage, store } = services;
   let seen = file;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const latest = (await storage.listVersions(seen.visibility, seen.key)).find((version) => version.isLatest);
-    // Nothing current: the file is being deleted. A version's record never changes, but "null" is rewritten in place.
-    if (!latest || (latest.versionId === seen.versionId && latest.versionId !== NULL_VERSION)) return seen;
+    // Nothing current: the file is being deleted. Otherwise the record is set even to the version it names:
+    // that version's record may have been written since (by its writer, after a sync recorded it unknown).
+    if (!latest) return seen;
     const updated = await store.setCurrentVersion(seen.id, seen.revision, latest.versionId, {
       fileId: seen.id,
       versionId: latest.versionId,
