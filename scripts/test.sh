@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine (as root): installs what it needs (Debian's
 # chromium, nginx and Ceph packages, npm ci), starts a throwaway Ceph RGW, type-checks, builds the web page
-# and runs every test with node's test runner. Set S3_ENDPOINT (and the other S3_* variables) to use
-# another S3-compatible store instead of starting RGW.
+# and runs every test with node's test runner. The API runs with RGW's least-privilege user
+# (S3_ACCESS_KEY_ID: only the policy `upfront policy` prints); setup and the tests that make buckets of
+# their own use the owner (S3_ADMIN_ACCESS_KEY_ID). Set S3_ENDPOINT (and the other S3_* variables, both
+# credentials, and RGW_API_USER) to use another Ceph RGW instead of starting one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -55,11 +55,14 @@ for (const bucket of [staging, publicBucket, privateBucket]) {
   }
 }
 
-// The bucket policies `upfront setup` writes: anonymous reads of public files, and staging naming the
-// API's user, which RGW needs for POST form uploads (it checks those against the bucket policy alone).
+// The bucket policies `upfront setup` writes: anonymous reads of public files, and each bucket's share
+// of the runtime policy naming the API's user (RGW checks POST form uploads, and once a bucket has a
+// policy also deletes and copies, against the bucket policy alone).
+const config = loadConfig({ mode: 'dev', env: { ...process.env, STORAGE_DRIVER: 's3' }, file: fileURLToPath(new URL('../../upfront.config.json', import.meta.url)) });
+const routes = [...config.routes.values()];
 const apiUser = required('RGW_API_USER');
 const buckets = { staging, public: publicBucket, private: privateBucket };
-for (const { name, policy } of bucketSpecs({ buckets }, { origins: corsOrigins, ...DEFAULT_BUCKET_SETTINGS, apiPrincipal: `arn:aws:iam:::user/${apiUser}` })) {
+for (const { name, policy } of bucketSpecs({ buckets }, { origins: corsOrigins, ...DEFAULT_BUCKET_SETTINGS, apiPrincipal: `arn:aws:iam:::user/${apiUser}`, routes })) {
   if (policy) await client.send(new PutBucketPolicyCommand({ Bucket: name, Policy: JSON.stringify(policy) }));
 }
 
@@ -90,7 +93,6 @@ const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket
 await client.send(new AbortMultipartUploadCommand({ Bucket: staging, Key: warmKey, UploadId }));
 
 // The API's user may do what the API does, on these buckets, and nothing else.
-const config = loadConfig({ mode: 'dev', env: { ...process.env, STORAGE_DRIVER: 's3' }, file: fileURLToPath(new URL('../../upfront.config.json', import.meta.url)) });
-await putUserPolicy({ endpoint, region, credentials: owner }, apiUser, 'upfront-runtime', runtimePolicy({ buckets }, config.routes.values()));
+await putUserPolicy({ endpoint, region, credentials: owner }, apiUser, 'upfront-runtime', runtimePolicy({ buckets }, routes));
 
 console.log(`provisioned ${staging}, ${publicBucket} (public read), ${privateBucket}; CORS origins: ${corsOrigins.join(' ') || 'none'}; ${apiUser} has the runtime policy`);

@@ -30,7 +30,7 @@ log() { printf 'rgw: %s\n' "$*" >&2; }
 env_lines() {
   cat <<EOF
 export S3_ENDPOINT=$ENDPOINT S3_REGION=$RGW_REGION S3_ACCESS_KEY_ID=$RGW_API_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY=$RGW_API_SECRET_ACCESS_KEY
-export S3_ADMIN_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID S3_ADMIN_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY
+export S3_ADMIN_ACCESS_KEY_ID=$RGW_ACCESS_KEY_ID S3_ADMIN_SECRET_ACCESS_KEY=$RGW_SECRET_ACCESS_KEY RGW_API_USER=$RGW_API_USER
 export S3_BUCKET_STAGING=upfront-staging S3_BUCKET_PUBLIC=upfront-public S3_BUCKET_PRIVATE=upfront-private S3_FORCE_PATH_STYLE=true
 EOF
 }
@@ -176,7 +176,8 @@ radosgw-admin -c "$CONF" user create --uid=upfront --display-name="Upfront dev" 
 # The owner attaches the API user's policy with the IAM API (PutUserPolicy), which needs this capability.
 radosgw-admin -c "$CONF" caps add --uid=upfront --caps="user-policy=*" >/dev/null 2>>"$RGW_DIR/log/start.log" \
   || fail "radosgw-admin caps add"
-radosgw-admin -c "$CONF" user create --uid="$RGW_API_USER" --display-name="Upfront API (least privilege)" \
+# RGW lets any user create buckets of its own whatever its policy says; --max-buckets=-1 takes that away.
+radosgw-admin -c "$CONF" user create --uid="$RGW_API_USER" --display-name="Upfront API (least privilege)" --max-buckets=-1 \
   --access-key="$RGW_API_ACCESS_KEY_ID" --secret-key="$RGW_API_SECRET_ACCESS_KEY" >/dev/null 2>>"$RGW_DIR/log/start.log" \
   || fail "radosgw-admin user create $RGW_API_USER"
 
@@ -196,7 +197,7 @@ timeout 30 radosgw -c "$CONF" -n client.rgw >>"$RGW_DIR/log/start.log" 2>&1 || f
 wait_for 30 rgw_answers || fail "radosgw did not answer on $ENDPOINT after its restart"
 
 eval "$(env_lines)"
-RGW_CORS_ORIGINS="$RGW_CORS_ORIGINS" RGW_API_USER="$RGW_API_USER" "$REPO_DIR/node_modules/.bin/tsx" "$SCRIPT_DIR/provision.ts" \
+RGW_CORS_ORIGINS="$RGW_CORS_ORIGINS" "$REPO_DIR/node_modules/.bin/tsx" "$SCRIPT_DIR/provision.ts" \
   >>"$RGW_DIR/log/provision.log" 2>&1 || fail "bucket provisioning"
 
 env_lines >"$RGW_DIR/env"

@@ -14,7 +14,7 @@ import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
 import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
 import { freshBuckets, removeBuckets } from '../support/buckets.ts';
 import { makePng } from '../support/png.ts';
-import { rgwConfig } from '../support/rgw-env.ts';
+import { ownBucketsEnv, rgwAdminConfig } from '../support/rgw-env.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 describe('buckets from `upfront setup`: a configured origin uploads, another is refused by CORS (Chromium, Ceph RGW)', () => {
@@ -26,12 +26,12 @@ describe('buckets from `upfront setup`: a configured origin uploads, another is 
 
   before(async () => {
     await buildWeb();
-    const config = { ...rgwConfig(), buckets };
+    const config = { ...rgwAdminConfig(), buckets };
     s3 = createS3Client(config);
     server = await startTestServer({
       driver: 's3',
       web: true,
-      env: { S3_BUCKET_STAGING: buckets.staging, S3_BUCKET_PUBLIC: buckets.public, S3_BUCKET_PRIVATE: buckets.private },
+      env: { ...ownBucketsEnv(buckets) },
     });
     port = new URL(server.url).port;
     const settings: BucketSettings = { origins: [`http://127.0.0.1:${port}`], ...DEFAULT_BUCKET_SETTINGS };

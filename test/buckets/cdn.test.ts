@@ -21,7 +21,7 @@ import { objectUrl } from '../../packages/server/src/storage/sigv4.ts';
 import { freshBuckets, ORIGIN, removeBuckets } from '../support/buckets.ts';
 import { startCdn, type RunningNginx } from '../support/nginx.ts';
 import { makePng } from '../support/png.ts';
-import { rgwConfig } from '../support/rgw-env.ts';
+import { ownBucketsEnv, rgwAdminConfig } from '../support/rgw-env.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { sendToStorage } from '../support/transfer.ts';
 
@@ -64,7 +64,7 @@ describe('nginx as the CDN of the public bucket (Ceph RGW)', () => {
   let server: TestServer;
 
   before(async () => {
-    config = { ...rgwConfig(), buckets };
+    config = { ...rgwAdminConfig(), buckets };
     s3 = createS3Client(config);
     settings = { origins: [ORIGIN], ...DEFAULT_BUCKET_SETTINGS, cdn: { secret } };
     const { changes } = await setupBuckets(config, settings);
@@ -73,7 +73,7 @@ describe('nginx as the CDN of the public bucket (Ceph RGW)', () => {
     config = { ...config, publicBaseUrl: cdn.url };
     server = await startTestServer({
       driver: 's3',
-      env: { S3_BUCKET_STAGING: buckets.staging, S3_BUCKET_PUBLIC: buckets.public, S3_BUCKET_PRIVATE: buckets.private, S3_PUBLIC_BASE_URL: cdn.url, S3_CDN_SECRET: secret },
+      env: { ...ownBucketsEnv(buckets), S3_PUBLIC_BASE_URL: cdn.url, S3_CDN_SECRET: secret },
     });
   });
   after(async () => {

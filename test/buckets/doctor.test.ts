@@ -8,6 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -16,11 +19,11 @@ import { DeleteBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import { DEFAULT_BUCKET_SETTINGS, diagnose, publicBucketUrl, setupBuckets, type BucketSettings } from '../../packages/server/src/buckets/index.ts';
 import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
-import { breakages, freshBuckets, ORIGIN, removeBuckets, siteAndCdnBreakages, siteUrlOf } from '../support/buckets.ts';
+import { breakages, FOLDERS, freshBuckets, ORIGIN, removeBuckets, siteAndCdnBreakages, siteUrlOf } from '../support/buckets.ts';
 import { startCdn, type RunningNginx } from '../support/nginx.ts';
-import { rgwConfig } from '../support/rgw-env.ts';
+import { ownBucketsEnv, rgwAdminConfig } from '../support/rgw-env.ts';
 
-const settings: BucketSettings = { origins: [ORIGIN], ...DEFAULT_BUCKET_SETTINGS };
+const settings: BucketSettings = { origins: [ORIGIN], ...DEFAULT_BUCKET_SETTINGS, folders: FOLDERS };
 const cli = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
 
 describe('upfront doctor (Ceph RGW)', () => {
@@ -31,7 +34,7 @@ describe('upfront doctor (Ceph RGW)', () => {
   const failing = async (on = config) => (await diagnose(on, settings)).filter((finding) => finding.status === 'fail').map((finding) => finding.check).sort();
 
   before(async () => {
-    config = { ...rgwConfig(), buckets };
+    config = { ...rgwAdminConfig(), buckets };
     s3 = createS3Client(config);
     await setupBuckets(config, settings);
   });
@@ -92,10 +95,13 @@ describe('upfront doctor (Ceph RGW)', () => {
   });
 
   it('the CLI prints a line per finding and exits 1 when something fails, 0 when all pass; --json', async () => {
+    // The configuration file names the folder rules these buckets were set up with.
+    const file = join(await mkdtemp(join(tmpdir(), 'upfront-doctor-')), 'upfront.config.json');
+    await writeFile(file, JSON.stringify({ buckets: { folders: FOLDERS } }));
     const run = (env: Record<string, string>, args: string[] = []) =>
       promisify(execFile)(process.execPath, ['--conditions=upfront-source', '--import', 'tsx', cli, 'doctor', ...args], {
         cwd: fileURLToPath(new URL('../../', import.meta.url)),
-        env: { ...process.env, STORAGE_DRIVER: 's3', S3_BUCKET_STAGING: buckets.staging, S3_BUCKET_PUBLIC: buckets.public, S3_BUCKET_PRIVATE: buckets.private, CORS_ORIGINS: ORIGIN, ...env },
+        env: { ...process.env, STORAGE_DRIVER: 's3', ...ownBucketsEnv(buckets), CORS_ORIGINS: ORIGIN, UPFRONT_CONFIG: file, ...env },
       }).then(
         ({ stdout }) => ({ code: 0, stdout }),
         (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
@@ -111,6 +117,7 @@ describe('upfront doctor (Ceph RGW)', () => {
     const json = JSON.parse((await run({}, ['--json'])).stdout) as { ok: boolean; findings: { status: string }[] };
     assert.equal(json.ok, true);
     assert.ok(json.findings.length >= 10);
+    await rm(dirname(file), { recursive: true });
   });
 });
 
@@ -124,7 +131,7 @@ describe('upfront doctor with a website bucket and a CDN (Ceph RGW s3website, ng
 
   before(async () => {
     const secret = randomBytes(24).toString('hex');
-    config = { ...rgwConfig(), buckets };
+    config = { ...rgwAdminConfig(), buckets };
     cdn = await startCdn({ origin: publicBucketUrl(config), secret });
     config = { ...config, publicBaseUrl: cdn.url };
     const site = { bucket: buckets.site, url: siteUrlOf(config, buckets.site), indexDocument: 'index.html', errorDocument: '404.html' };

@@ -15,7 +15,7 @@ import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
 import { freshBuckets, removeBuckets } from '../support/buckets.ts';
 import { makePng } from '../support/png.ts';
-import { rgwConfig } from '../support/rgw-env.ts';
+import { ownBucketsEnv, rgwAdminConfig } from '../support/rgw-env.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const routes = {
@@ -44,10 +44,10 @@ describe('lifecycle rules at work (Ceph RGW, a lifecycle day in seconds)', () =>
       Number(process.env.RGW_LC_DEBUG_INTERVAL) > 0,
       'RGW_LC_DEBUG_INTERVAL names the seconds of a lifecycle day on the test RGW (npm test starts RGW with it); without it these rules act after days',
     );
-    config = { ...rgwConfig(), buckets };
+    config = { ...rgwAdminConfig(), buckets };
     s3 = createS3Client(config);
     await setupBuckets(config, { origins: [], stagingExpiryDays: 1, abortIncompleteDays: 1, transitions: [{ days: 1, storageClass: 'COLD' }] });
-    server = await startTestServer({ driver: 's3', routes, env: { S3_BUCKET_STAGING: buckets.staging, S3_BUCKET_PUBLIC: buckets.public, S3_BUCKET_PRIVATE: buckets.private } });
+    server = await startTestServer({ driver: 's3', routes, env: { ...ownBucketsEnv(buckets) } });
   });
   after(async () => {
     await server?.close();

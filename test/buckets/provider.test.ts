@@ -88,7 +88,9 @@ describe('provider profiles (Ceph RGW)', () => {
     });
     after(() => server?.close());
 
-    it('a route with strategy "post" answers a presigned PUT, and the file arrives through it', async () => {
+    it('a route with strategy "post" is listed and answered as a presigned PUT, and the file arrives through it', async () => {
+      const listed = (await (await server.api('/v1/routes')).json()) as { routes: { name: string; strategy: string }[] };
+      assert.equal(listed.routes.find((route) => route.name === 'document')?.strategy, 'put');
       const token = await server.token('alice');
       const created = await server.api('/v1/uploads', { token, json: { route: 'document', filename: 'a.pdf', contentType: 'application/pdf', size: pdf.length } });
       assert.equal(created.status, 201, await created.clone().text());

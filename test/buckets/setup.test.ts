@@ -19,12 +19,12 @@ import {
 import { DEFAULT_BUCKET_SETTINGS, setupBuckets, type BucketSettings } from '../../packages/server/src/buckets/index.ts';
 import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
-import { breakages, freshBuckets, removeBuckets } from '../support/buckets.ts';
-import { rgwConfig } from '../support/rgw-env.ts';
+import { breakages, FOLDERS, freshBuckets, removeBuckets } from '../support/buckets.ts';
+import { rgwAdminConfig } from '../support/rgw-env.ts';
 
 import { ORIGIN } from '../support/buckets.ts';
 
-const settings: BucketSettings = { origins: [ORIGIN, 'http://localhost:*'], ...DEFAULT_BUCKET_SETTINGS };
+const settings: BucketSettings = { origins: [ORIGIN, 'http://localhost:*'], ...DEFAULT_BUCKET_SETTINGS, folders: FOLDERS };
 
 describe('upfront setup (Ceph RGW)', () => {
   let config: S3DriverConfig;
@@ -34,7 +34,7 @@ describe('upfront setup (Ceph RGW)', () => {
   const planned = async () => (await setupBuckets(config, settings, { dryRun: true })).changes.map((change) => `${change.role} ${change.setting}`);
 
   before(() => {
-    config = { ...rgwConfig(), buckets };
+    config = { ...rgwAdminConfig(), buckets };
     s3 = createS3Client(config);
   });
   after(async () => {

@@ -26,7 +26,7 @@ import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
 import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
 import { freshBuckets, removeBuckets, siteUrlOf } from '../support/buckets.ts';
 import { makePng } from '../support/png.ts';
-import { rgwConfig } from '../support/rgw-env.ts';
+import { ownBucketsEnv, rgwAdminConfig } from '../support/rgw-env.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const cli = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
@@ -49,7 +49,7 @@ describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', ()
   let fixture: string;
 
   before(async () => {
-    config = { ...rgwConfig(), buckets };
+    config = { ...rgwAdminConfig(), buckets };
     s3 = createS3Client(config);
     site = { bucket: buckets.site, url: siteUrlOf(config, buckets.site), indexDocument: 'index.html', errorDocument: '404.html' };
     settings = { origins: [new URL(site.url).origin], ...DEFAULT_BUCKET_SETTINGS, site };
@@ -127,7 +127,7 @@ describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', ()
     before(async () => {
       server = await startTestServer({
         driver: 's3',
-        env: { S3_BUCKET_STAGING: buckets.staging, S3_BUCKET_PUBLIC: buckets.public, S3_BUCKET_PRIVATE: buckets.private, CORS_ORIGINS: new URL(site.url).origin },
+        env: { ...ownBucketsEnv(buckets), CORS_ORIGINS: new URL(site.url).origin },
       });
       browser = await launchBrowser();
     });

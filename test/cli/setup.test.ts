@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
 import { freshBuckets, removeBuckets } from '../support/buckets.ts';
-import { rgwConfig } from '../support/rgw-env.ts';
+import { rgwAdminConfig } from '../support/rgw-env.ts';
 
 const cli = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
 
@@ -29,7 +29,7 @@ async function setup(args: string[], env: Record<string, string> = {}): Promise<
 }
 
 describe('upfront setup (CLI, Ceph RGW)', () => {
-  const config = rgwConfig();
+  const config = rgwAdminConfig();
   const s3 = createS3Client(config);
   const buckets = freshBuckets('cli-setup');
   const env = {
@@ -72,7 +72,8 @@ describe('upfront setup (CLI, Ceph RGW)', () => {
   });
 
   it('a refused credential: exit 1 and what to check; the disk driver: exit 2', async () => {
-    const refused = await setup([], { ...env, S3_SECRET_ACCESS_KEY: 'not-the-secret' });
+    // The environment names an admin credential (as npm test's does): setup uses that one.
+    const refused = await setup([], { ...env, S3_ADMIN_SECRET_ACCESS_KEY: 'not-the-secret' });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /could not read its settings .*Storage refused the credential: check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/);
     const disk = await setup([], { STORAGE_DRIVER: 'disk' });

@@ -14,6 +14,7 @@ import {
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { FolderRule } from '../../packages/server/src/buckets/folders.ts';
 
 /** Staging, public, private and site bucket names no other test uses (the site is made only when configured). */
 export function freshBuckets(prefix: string): { staging: string; public: string; private: string; site: string } {
@@ -102,6 +103,18 @@ export const breakages: { what: string; setting: string; doctor: string[]; damag
     doctor: ['private acl', 'anonymous list private'],
     damage: (s3, buckets) => s3.send(new PutBucketAclCommand({ Bucket: buckets.private, ACL: 'public-read' })),
   },
+  {
+    what: 'public without its folder rules (a plain read policy in their place)',
+    setting: 'public policy',
+    doctor: ['public policy'],
+    damage: (s3, buckets) => s3.send(new PutBucketPolicyCommand({ Bucket: buckets.public, Policy: anyoneReads(buckets.public) })),
+  },
+];
+
+/** The folder rules the bucket tests configure, so that `breakages` can remove them. */
+export const FOLDERS: FolderRule[] = [
+  { bucket: 'public', prefix: 'uploads/', access: 'write-only' },
+  { bucket: 'public', prefix: 'page/', access: 'read-only' },
 ];
 
 /** The public bucket's policy without a CDN: anyone may read. */

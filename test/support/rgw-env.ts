@@ -28,8 +28,24 @@ export function rgwAdminConfig(): S3DriverConfig {
   return { ...config, accessKeyId, secretAccessKey };
 }
 
-/** The admin credential, as setupBuckets and diagnose take it. */
-export function rgwAdmin(): { accessKeyId: string; secretAccessKey: string } {
+/**
+ * The S3_* variables of an API on a test's own buckets: the owner's credential, as the API user's policy
+ * names the three configured buckets only.
+ */
+export function ownBucketsEnv(buckets: { staging: string; public: string; private: string }): Record<string, string> {
   const { accessKeyId, secretAccessKey } = rgwAdminConfig();
-  return { accessKeyId, secretAccessKey };
+  return {
+    S3_BUCKET_STAGING: buckets.staging,
+    S3_BUCKET_PUBLIC: buckets.public,
+    S3_BUCKET_PRIVATE: buckets.private,
+    S3_ACCESS_KEY_ID: accessKeyId,
+    S3_SECRET_ACCESS_KEY: secretAccessKey,
+  };
+}
+
+/** The API's RGW user (RGW_API_USER) and its principal in policies. */
+export function rgwApiUser(): { uid: string; principal: string } {
+  const uid = process.env.RGW_API_USER;
+  if (!uid) throw new Error('RGW_API_USER is not set: start RGW with scripts/rgw/start.sh (npm test does this)');
+  return { uid, principal: `arn:aws:iam:::user/${uid}` };
 }

@@ -13,6 +13,7 @@ Commands:
   upload   Upload files through an Upfront API: upfront upload <files…> --route <name>
   setup    Provision the S3 buckets the configuration describes (CORS, lifecycle, policies, versioning)
   doctor   Check the live storage setup (endpoint, clock, credential, buckets, CORS, uploads, anonymous reads)
+  policy   Print the least-privilege IAM policies of the API's credential and of setup's admin credential
   site     Deploy a built front end to the website bucket: upfront site deploy [dir]
   cdn      Print an nginx configuration that serves the public bucket as a caching CDN: upfront cdn nginx
 
@@ -45,6 +46,10 @@ Options of setup (reads upfront.config.json and the S3_* environment, like serve
 Options of doctor (same configuration as setup):
   --json                Print the findings as JSON
   Exit codes: 0 nothing fails (warnings allowed), 1 something fails, 2 usage error.
+
+Options of policy (same configuration as setup):
+  --json                Print the API credential's policy alone, as JSON (ready for PutUserPolicy)
+  --admin               The admin credential's policy (setup, doctor) instead
 
 Options of site deploy (same configuration as setup; the site bucket is S3_BUCKET_SITE, its URL S3_SITE_URL):
   [dir]                 The built front end (default: the demo app this package ships)
@@ -83,6 +88,11 @@ async function main(): Promise<void> {
   if (command === 'doctor') {
     const { runDoctor } = await import('./doctor.ts');
     process.exitCode = await runDoctor(args);
+    return;
+  }
+  if (command === 'policy') {
+    const { runPolicy } = await import('./policy.ts');
+    process.exitCode = runPolicy(args);
     return;
   }
   if (command === 'site') {

@@ -27,7 +27,7 @@ export function loadStorageConfig(command: string): StorageCommandConfig {
   return {
     config,
     storage: config.storage,
-    settings: { origins: config.corsOrigins, ...config.buckets },
+    settings: { origins: config.corsOrigins, ...config.buckets, routes: [...config.routes.values()] },
     ...(accessKeyId && secretAccessKey && { admin: { accessKeyId, secretAccessKey } }),
   };
 }

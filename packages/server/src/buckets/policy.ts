@@ -32,7 +32,8 @@ export type PolicyRoute = Pick<RouteConfig, 'name' | 'keyTemplate' | 'visibility
  * and HEAD that verify (s3:GetObject, also the copy's source), delete, abort and list a multipart
  * upload's parts. The final buckets: the copy's target (s3:PutObject, and s3:AbortMultipartUpload when a
  * large copy goes part by part), HEAD of a promoted copy and signed GETs (s3:GetObject), delete, and
- * versions: list (s3:ListBucketVersions, on the bucket, by prefix), read and copy back (s3:GetObjectVersion).
+ * versions: list (s3:ListBucketVersions, on the bucket, by prefix), read and copy back (s3:GetObjectVersion),
+ * and remove the version a replacement wrote when it cannot be recorded (s3:DeleteObjectVersion).
  */
 export function runtimePolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>, routes: Iterable<PolicyRoute>): IamPolicy {
   const all = [...routes];
@@ -56,7 +57,7 @@ export function runtimePolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>, rout
       {
         Sid: `${Sid}Files`,
         Effect: 'Allow',
-        Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload'],
         Resource: objects(bucket, own),
       },
       {
@@ -72,44 +73,55 @@ export function runtimePolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>, rout
 }
 
 /**
- * What `upfront setup` reads and changes on the three buckets (HEAD of a bucket is s3:ListBucket;
- * removing CORS or lifecycle rules is their Put action), who it is (folder rules exempt the admin: its
- * id comes from ListBuckets' owner), and the probe objects setup and doctor write and remove (by version
- * on the versioned buckets).
+ * What `upfront setup` reads and changes on the buckets (HEAD of a bucket is s3:ListBucket; removing
+ * CORS or lifecycle rules is their Put action; Block Public Access matters on AWS), who it is (folder
+ * rules exempt the admin: its id comes from ListBuckets' owner), and the probe objects setup and doctor
+ * write and remove (by version on the versioned buckets). With a website bucket: its website settings,
+ * and the files `upfront site deploy` writes, reads (its manifest) and removes.
  */
-export function adminPolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>): IamPolicy {
+export function adminPolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>, site?: string): IamPolicy {
   const names = [buckets.staging, buckets.public, buckets.private];
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'UpfrontSetupBuckets',
-        Effect: 'Allow',
-        Action: [
-          's3:CreateBucket', 's3:ListBucket', 's3:GetBucketAcl', 's3:PutBucketAcl', 's3:GetBucketCORS', 's3:PutBucketCORS',
-          's3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration', 's3:GetBucketPolicy', 's3:PutBucketPolicy',
-          's3:DeleteBucketPolicy', 's3:GetBucketVersioning', 's3:PutBucketVersioning',
-        ],
-        Resource: names.map((name) => `arn:aws:s3:::${name}`),
-      },
-      { Sid: 'UpfrontSetupIdentity', Effect: 'Allow', Action: ['s3:ListAllMyBuckets'], Resource: ['*'] },
-      {
-        Sid: 'UpfrontDoctorProbes',
-        Effect: 'Allow',
-        Action: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
-        Resource: names.flatMap((name) => objects(name, PROBE_PREFIXES)),
-      },
-    ],
-  };
+  const statements: IamStatement[] = [
+    {
+      Sid: 'UpfrontSetupBuckets',
+      Effect: 'Allow',
+      Action: [
+        's3:CreateBucket', 's3:ListBucket', 's3:GetBucketAcl', 's3:PutBucketAcl', 's3:GetBucketCORS', 's3:PutBucketCORS',
+        's3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration', 's3:GetBucketPolicy', 's3:PutBucketPolicy',
+        's3:DeleteBucketPolicy', 's3:GetBucketVersioning', 's3:PutBucketVersioning', 's3:GetBucketPublicAccessBlock',
+        's3:PutBucketPublicAccessBlock',
+      ],
+      Resource: [...names, ...(site ? [site] : [])].map((name) => `arn:aws:s3:::${name}`),
+    },
+    { Sid: 'UpfrontSetupIdentity', Effect: 'Allow', Action: ['s3:ListAllMyBuckets'], Resource: ['*'] },
+    {
+      Sid: 'UpfrontDoctorProbes',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      Resource: names.flatMap((name) => objects(name, PROBE_PREFIXES)),
+    },
+  ];
+  if (site) {
+    statements.push(
+      { Sid: 'UpfrontSiteWebsite', Effect: 'Allow', Action: ['s3:GetBucketWebsite', 's3:PutBucketWebsite'], Resource: [`arn:aws:s3:::${site}`] },
+      { Sid: 'UpfrontSiteFiles', Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], Resource: [`arn:aws:s3:::${site}/*`] },
+    );
+  }
+  return { Version: '2012-10-17', Statement: statements };
 }
 
 /**
- * Staging's uploads in bucket-policy form, naming the API's principal: RGW checks a POST form upload
- * against the bucket policy alone (never the user's IAM policy), so a least-privilege user needs this
- * to take POST uploads. It adds nothing else: PutObject into staging, which the IAM policy grants too.
+ * A bucket's share of an IAM policy in bucket-policy form, naming the principal it is for. Ceph RGW 16
+ * needs it beside the user's IAM policy: it checks a POST form upload against the bucket policy alone,
+ * and once a bucket has a policy it no longer honours the user policy for deletes and copies.
  */
-export function apiPostStatement(staging: string, principal: string): PolicyStatement {
-  return { Sid: 'UpfrontApiUploads', Effect: 'Allow', Principal: { AWS: [principal] }, Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${staging}/*`] };
+export function bucketStatements(policy: IamPolicy, bucket: string, principal: string): PolicyStatement[] {
+  const arn = `arn:aws:s3:::${bucket}`;
+  return policy.Statement.flatMap((statement) => {
+    const Resource = statement.Resource.filter((resource) => resource === arn || resource.startsWith(`${arn}/`));
+    if (Resource.length === 0) return [];
+    return [{ Sid: statement.Sid, Effect: statement.Effect, Principal: { AWS: [principal] }, Action: statement.Action, Resource, ...(statement.Condition && { Condition: statement.Condition }) }];
+  });
 }
 
 /** The literal start of a route's keys: `{route}` is known, the first other placeholder ends it ('' for the whole bucket). */

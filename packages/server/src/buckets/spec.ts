@@ -4,15 +4,16 @@
  * origins (CORS for every method the clients send, ETag exposed) and empties itself (objects expire,
  * abandoned multipart uploads are aborted). Public grants anonymous GetObject and nothing else (only
  * to the CDN when one is configured), and keeps versions; private grants nothing anonymous and keeps
- * versions; folder rules deny writes (read-only) or reads (write-only) under a prefix to all but the admin,
- * and staging lets a named API principal upload POST forms. An optional fourth bucket serves a built front end as a static website. The provider's
- * profile adapts them (storage/providers.ts): Block Public Access on AWS, no abort rule on MinIO (which ignores it).
+ * versions; folder rules deny writes (read-only) or reads (write-only) under a prefix to all but the
+ * admin, and each bucket grants a named API principal its share of the runtime policy. An optional
+ * fourth bucket serves a built front end as a static website. The provider's profile adapts them
+ * (storage/providers.ts): Block Public Access on AWS, no abort rule on MinIO (which ignores it).
  */
 import { PROFILES, type ProviderProfile } from '../storage/providers.ts';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { publicReadStatement, type CdnConfig } from './cdn.ts';
 import { folderStatements, type FolderRule } from './folders.ts';
-import { apiPostStatement } from './policy.ts';
+import { bucketStatements, runtimePolicy, type PolicyRoute } from './policy.ts';
 import type { SiteConfig, WebsiteSettings } from './website.ts';
 
 /** The headers Upfront's signed uploads carry that a browser must be allowed to send (content-length is the browser's own). */
@@ -104,8 +105,13 @@ export interface BucketSettings {
   cdn?: CdnConfig;
   /** Prefixes of the final buckets only the admin writes (read-only) or reads (write-only): folders.ts. */
   folders?: FolderRule[];
-  /** The API credential's principal (e.g. `arn:aws:iam:::user/upfront-api`): staging's policy lets it upload POST forms (policy.ts). */
+  /**
+   * The API credential's principal (e.g. `arn:aws:iam:::user/upfront-api`): each bucket's policy grants
+   * it that bucket's share of the runtime policy (policy.ts' bucketStatements; Ceph RGW needs it).
+   */
   apiPrincipal?: string;
+  /** The routes, whose key templates narrow the runtime policy; needed with apiPrincipal. */
+  routes?: PolicyRoute[];
 }
 
 export const DEFAULT_BUCKET_SETTINGS: Omit<BucketSettings, 'origins'> = { stagingExpiryDays: 1, abortIncompleteDays: 1, transitions: [] };
@@ -120,7 +126,10 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
     if (rules.length > 0 && admin === undefined) throw new Error('folder rules need the admin principal they exempt');
     return rules.length > 0 ? folderStatements(buckets[role], rules, admin!) : [];
   };
-  const privateFolders = folders('private');
+  if (settings.apiPrincipal && !settings.routes) throw new Error('apiPrincipal needs the routes, which narrow what it is granted');
+  const runtime = settings.apiPrincipal && runtimePolicy({ buckets }, settings.routes!);
+  const api = (bucket: string) => (runtime ? bucketStatements(runtime, bucket, settings.apiPrincipal!) : []);
+  const policyOf = (statements: PolicyStatement[]): PolicyDocument | null => (statements.length > 0 ? { Version: '2012-10-17', Statement: statements } : null);
   const blocked = profile.blockPublicAccess ? BLOCK_ALL : null;
   // Files in the final buckets move to colder classes as they age, when the configuration says so.
   const finalLifecycle: LifecycleRule[] = settings.transitions.length > 0 ? [{ id: 'upfront-transitions', prefix: '', transitions: settings.transitions }] : [];
@@ -137,7 +146,7 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
         // MinIO drops this rule and aborts stale uploads by its own setting (setup says how to set it).
         ...(profile.abortIncomplete === 'lifecycle' ? [{ id: 'upfront-abort-incomplete', prefix: '', abortIncompleteDays: settings.abortIncompleteDays }] : []),
       ],
-      policy: settings.apiPrincipal ? { Version: '2012-10-17', Statement: [apiPostStatement(buckets.staging, settings.apiPrincipal)] } : null,
+      policy: policyOf(api(buckets.staging)),
       versioning: false,
       publicAccessBlock: blocked,
     },
@@ -148,7 +157,7 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
       lifecycle: finalLifecycle,
       policy: {
         Version: '2012-10-17',
-        Statement: [publicReadStatement(buckets.public, settings.cdn), ...folders('public')],
+        Statement: [publicReadStatement(buckets.public, settings.cdn), ...api(buckets.public), ...folders('public')],
       },
       versioning: true,
       // Behind CloudFront with OAC only the distribution reads, which AWS does not count as public: block all.
@@ -159,7 +168,7 @@ export function bucketSpecs({ buckets }: Pick<S3DriverConfig, 'buckets'>, settin
       name: buckets.private,
       cors: null,
       lifecycle: finalLifecycle,
-      policy: privateFolders.length > 0 ? { Version: '2012-10-17', Statement: privateFolders } : null,
+      policy: policyOf([...api(buckets.private), ...folders('private')]),
       versioning: true,
       publicAccessBlock: blocked,
     },

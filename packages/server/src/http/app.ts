@@ -5,6 +5,7 @@ import { devRoutes } from '../routes/dev.ts';
 import { fileRoutes } from '../routes/files.ts';
 import { uploadRoutes } from '../routes/uploads.ts';
 import type { Services } from '../services.ts';
+import { takesPostPolicy } from '../uploads/create-upload.ts';
 import type { Env } from './context.ts';
 import { apiCors } from './cors.ts';
 import type { HealthJson, RouteListJson } from './schemas.ts';
@@ -57,12 +58,14 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
   app.use('/v1/*', cors.middleware);
 
   app.get('/v1/routes', (c) => {
+    // Where storage takes no POST policy (R2, B2), a POST route's uploads are PUTs: say so.
+    const post = takesPostPolicy(services.config.storage) ? ('post' as const) : ('put' as const);
     const routes = [...services.config.routes.values()].map(({ name, types, maxSize, visibility, strategy, multipartThreshold }) => ({
       name,
       types,
       maxSize,
       visibility,
-      strategy,
+      strategy: strategy === 'post' ? post : strategy,
       multipartThreshold,
     }));
     return c.json({ routes } satisfies RouteListJson);

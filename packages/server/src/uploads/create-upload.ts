@@ -178,7 +178,7 @@ export function chooseStrategy(route: Pick<RouteConfig, 'strategy' | 'multipartT
 }
 
 /** The disk endpoint verifies POST policies itself; an S3 store takes them as its provider's profile says. */
-const takesPostPolicy = (storage: Services['config']['storage']): boolean => storage.driver !== 's3' || profileOf(storage).postPolicy;
+export const takesPostPolicy = (storage: Services['config']['storage']): boolean => storage.driver !== 's3' || profileOf(storage).postPolicy;
 
 /** The route's part size, raised (in whole MiB) where the file would need more than 10,000 parts. */
 export function choosePartSize(size: number, partSize: number): number {
