@@ -106,7 +106,7 @@ for (const { driver, database } of setups) {
     let server: TestServer;
     let api: ReturnType<typeof apiOf>;
     let pg: Awaited<ReturnType<typeof postgresSchema>> | undefined;
-    const rgw = versionedRgwBuckets('versions');
+    const rgw = versionedRgwBuckets('versions', routes);
     let alice: string;
     let bob: string;
 

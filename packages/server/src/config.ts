@@ -106,6 +106,8 @@ export class ConfigError extends Error {
 
 const MB = 1024 * 1024;
 const DAY = 86_400;
+/** Where a route puts files unless it says otherwise: per user, by date, never reused. */
+export const DEFAULT_KEY_TEMPLATE = '{user}/{date}-{uuid}.{ext}';
 /** S3's limits: a part is at least 5 MiB (but the last), an upload at most 10,000 parts and 5 TiB. */
 export const MIN_PART_SIZE = 5 * MB;
 export const MAX_PARTS = 10_000;
@@ -117,7 +119,7 @@ const defaultRouteList: Record<string, RouteConfig> = {
     name: 'image',
     types: ['image/png', 'image/jpeg', 'image/webp', 'image/gif'],
     maxSize: 10 * MB,
-    keyTemplate: '{user}/{date}-{uuid}.{ext}',
+    keyTemplate: DEFAULT_KEY_TEMPLATE,
     visibility: 'public',
     expiresIn: 600,
     strategy: 'put',
@@ -127,7 +129,7 @@ const defaultRouteList: Record<string, RouteConfig> = {
     name: 'document',
     types: ['application/pdf'],
     maxSize: 25 * MB,
-    keyTemplate: '{user}/{date}-{uuid}.{ext}',
+    keyTemplate: DEFAULT_KEY_TEMPLATE,
     visibility: 'private',
     expiresIn: 600,
     strategy: 'post',
@@ -190,7 +192,7 @@ function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConf
     if (!type) throw new ConfigError(`${where}: ${JSON.stringify(t)} is not a MIME type`);
     return type;
   });
-  const keyTemplate = pick('keyTemplate') ?? '{user}/{date}-{uuid}.{ext}';
+  const keyTemplate = pick('keyTemplate') ?? DEFAULT_KEY_TEMPLATE;
   if (typeof keyTemplate !== 'string') throw new ConfigError(`${where}: "keyTemplate" must be a string`);
   const problem = validateKeyTemplate(keyTemplate);
   if (problem) throw new ConfigError(`${where}: keyTemplate ${JSON.stringify(keyTemplate)}: ${problem}`);
