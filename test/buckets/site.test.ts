@@ -19,7 +19,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Browser } from 'playwright-core';
 import { buildWeb } from '../../apps/web/build.ts';
 import { browserGet } from '../../packages/server/src/buckets/browser-get.ts';
-import { DEFAULT_BUCKET_SETTINGS, deploySite, setupBuckets, type BucketSettings, type SiteConfig } from '../../packages/server/src/buckets/index.ts';
+import { DEFAULT_BUCKET_SETTINGS, deploySite, diagnose, setupBuckets, type BucketSettings, type SiteConfig } from '../../packages/server/src/buckets/index.ts';
 import { cacheControlOf } from '../../packages/server/src/buckets/site-deploy.ts';
 import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
@@ -81,6 +81,10 @@ describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', ()
     assert.deepEqual((await setupBuckets(config, settings, { dryRun: true })).changes, []);
     const listing = await fetch(`${config.endpoint}/${buckets.site}`);
     assert.equal(listing.status, 403, 'anonymous listing refused');
+    // Nothing deployed yet: RGW answers its own error page (with bytes past its Content-Length).
+    const website = (await diagnose(config, settings)).find((finding) => finding.check === 'website');
+    assert.equal(website?.status, 'fail');
+    assert.match(website?.fix ?? '', /upfront site deploy/);
   });
 
   it('deploys a directory: each file with its type and caching (hashed names immutable, the rest no-cache), the API URL filled in, dotfiles left out', async () => {

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '@upfront/server';
 import { serve } from '@upfront/server/node';
 import { UsageError } from './usage.ts';
+import { loadCommandConfig } from './load-config.ts';
 import { staticFiles } from './static-files.ts';
 
 // The demo web page, copied into the package by the build (scripts/build.sh).
@@ -33,12 +33,7 @@ export async function runServer(command: 'dev' | 'serve', args: string[]): Promi
     env.AUTH_DEV_ISSUER = 'true';
     env.AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION = 'true';
   }
-  let config;
-  try {
-    config = loadConfig({ env, mode: dev ? 'dev' : 'production' });
-  } catch (error) {
-    throw error instanceof ConfigError ? new UsageError(`configuration error: ${error.message}`) : error;
-  }
+  const config = loadCommandConfig({ env, mode: dev ? 'dev' : 'production' });
 
   const hasWeb = dev && existsSync(webDist);
   const server = await serve(config, {

@@ -2,8 +2,9 @@
  * The configuration `upfront setup` and `upfront doctor` work from: the same upfront.config.json and
  * environment as `upfront serve`, S3 storage only, and the admin credential when one is set.
  */
-import { loadConfig, type UpfrontConfig } from '@upfront/server';
+import type { UpfrontConfig } from '@upfront/server';
 import type { BucketSettings } from '@upfront/server/buckets';
+import { loadCommandConfig } from './load-config.ts';
 import { UsageError } from './usage.ts';
 
 type S3Storage = Extract<UpfrontConfig['storage'], { driver: 's3' }>;
@@ -18,7 +19,7 @@ export interface StorageCommandConfig {
 
 export function loadStorageConfig(command: string): StorageCommandConfig {
   // The mode only decides how users sign in, which these commands do not need.
-  const config = loadConfig({ mode: 'dev' });
+  const config = loadCommandConfig({ mode: 'dev' });
   if (config.storage.driver !== 's3') {
     throw new UsageError(`${command} works on S3-compatible storage: set STORAGE_DRIVER=s3 and the S3_* variables (the disk driver needs no setup)`);
   }

@@ -16,7 +16,7 @@ import type { Services } from './services.ts';
 import type { StorageDriver } from './storage/types.ts';
 import { openStore } from './store/open-store.ts';
 
-export { loadConfig, defaultRoutes, ConfigError, type UpfrontConfig, type RouteConfig } from './config.ts';
+export { loadConfig, defaultRoutes, ConfigError, type LoadConfigOptions, type UpfrontConfig, type RouteConfig } from './config.ts';
 export type { FetchHandler } from './http/app.ts';
 export type { FileJson } from './http/file-json.ts';
 export type { Bucket, StorageDriver } from './storage/types.ts';
