@@ -46,20 +46,23 @@ export async function runDiskLifecycle(storage: StorageDriver, dataDir: string, 
 }
 
 /**
- * Runs the rules now and then every twenty-fourth of a day (hourly, or often enough for a test's
- * short day), until stopped. A failed run is logged and tried again at the next tick.
+ * Runs the rules every twenty-fourth of a day (hourly, or often enough for a test's short day), until
+ * stopped; the first run within 10 s of start, so a server restarted often still runs them, yet
+ * start-up (and the first requests) do not wait on a walk of staging. A failed run is logged and tried
+ * again at the next tick.
  */
 export function startDiskLifecycle(storage: StorageDriver, dataDir: string, rules: DiskLifecycleRules): { stop(): Promise<void> } {
+  const every = Math.max(1000, (rules.daySeconds * 1000) / 24);
   let running: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout;
   const tick = () => {
     running = running.then(() => runDiskLifecycle(storage, dataDir, rules)).catch((error: unknown) => console.error('upfront: disk lifecycle run failed', error));
+    timer = setTimeout(tick, every).unref();
   };
-  tick();
-  const timer = setInterval(tick, Math.max(1000, (rules.daySeconds * 1000) / 24));
-  timer.unref();
+  timer = setTimeout(tick, Math.min(every, 10_000)).unref();
   return {
     async stop() {
-      clearInterval(timer);
+      clearTimeout(timer);
       await running;
     },
   };
