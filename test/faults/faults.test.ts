@@ -48,7 +48,7 @@ let idp: Idp;
 let dir: string;
 
 before(async () => {
-  // Tokens of an identity provider outside the API: they survive its restart (the dev issuer's do not).
+  // Tokens of an identity provider outside the API, as in production: they survive its restart.
   idp = await startIdp();
   dir = await mkdtemp(join(tmpdir(), 'upfront-faults-'));
   await writeFile(join(dir, 'upfront.config.json'), JSON.stringify({ routes }));

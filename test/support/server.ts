@@ -21,6 +21,8 @@ export interface TestServerOptions {
   routes?: Record<string, Record<string, unknown>>;
   /** Extra environment (AUTH_*, DATABASE_URL, …). */
   env?: Record<string, string>;
+  /** A data dir of the caller's, e.g. shared by two instances (kept at close); default a temp dir of its own. */
+  dataDir?: string;
 }
 
 export interface TestServer extends RunningServer {
@@ -34,7 +36,7 @@ export interface TestServer extends RunningServer {
 const webDist = fileURLToPath(new URL('../../apps/web/dist/', import.meta.url));
 
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'upfront-test-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'upfront-test-')));
   const env: Record<string, string | undefined> = {
     UPFRONT_DATA_DIR: dataDir,
     CORS_ORIGINS: 'http://localhost:*,http://127.0.0.1:*',
@@ -71,7 +73,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     },
     async close() {
       await running.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

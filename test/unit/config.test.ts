@@ -82,6 +82,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('DATABASE_POOL_SIZE sizes the PostgreSQL pool; AUTH_DEV_KEY is handed to the dev issuer', () => {
+    const file = 'upfront.config.json';
+    assert.equal(loadConfig({ env: dev, mode: 'dev', file }).databasePoolSize, 10, "pg's default");
+    assert.equal(loadConfig({ env: { ...dev, DATABASE_POOL_SIZE: '40' }, mode: 'dev', file }).databasePoolSize, 40);
+    for (const bad of ['0', 'lots', '2.5', '1001']) {
+      assert.throws(
+        () => loadConfig({ env: { ...dev, DATABASE_POOL_SIZE: bad }, mode: 'dev', file }),
+        (e: Error) => e instanceof ConfigError && /^DATABASE_POOL_SIZE must be a whole number of connections from 1 to 1000/.test(e.message),
+        bad,
+      );
+    }
+    assert.equal(loadConfig({ env: dev, mode: 'dev', file }).auth.devKey, undefined, 'kept in the data dir');
+    assert.equal(loadConfig({ env: { ...dev, AUTH_DEV_KEY: '{"kty":"EC"}' }, mode: 'dev', file }).auth.devKey, '{"kty":"EC"}');
+  });
+
   it('parses sizes in binary units', () => {
     assert.equal(parseSize('10MB', 'x'), 10 * 1024 * 1024);
     assert.equal(parseSize('1.5 KB', 'x'), 1536);

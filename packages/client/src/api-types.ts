@@ -484,6 +484,7 @@ export interface Problem {
     | 'checksum_mismatch'
     | 'storage_unavailable'
     | 'auth_unavailable'
+    | 'not_ready'
     | 'internal_error';
   /**
    * What happened and what to do, in a sentence.

@@ -47,6 +47,8 @@ export interface AuthConfig {
   audience?: string;
   /** Seconds of clock difference allowed when checking `exp`, `nbf` and `iat` (default 30). */
   clockTolerance: number;
+  /** AUTH_DEV_KEY: the dev issuer's private key as a JWK; default one made once and kept in the data dir. */
+  devKey?: string;
 }
 
 export interface DiskStorageConfig {
@@ -69,6 +71,8 @@ export interface UpfrontConfig {
   dataDir: string;
   /** `sqlite:<path>` or `postgres://…` */
   databaseUrl: string;
+  /** Connections of one instance's PostgreSQL pool (DATABASE_POOL_SIZE, default 10). */
+  databasePoolSize: number;
   storage: DiskStorageConfig | S3StorageConfig;
   auth: AuthConfig;
   /** Origins allowed to call the API from a browser (exact, or `http://localhost:*` for any port). */
@@ -79,6 +83,18 @@ export interface UpfrontConfig {
   downloadExpiresIn: number;
   /** What `upfront setup` provisions besides CORS and policies (buckets/spec.ts). */
   buckets: BucketLifecycleConfig;
+  /** Least level of the JSON logs (LOG_LEVEL, default info; warn under node's test runner). */
+  logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** LOG_LEVEL; without it, tests (NODE_TEST_CONTEXT) log warnings only, so their output stays readable. */
+function parseLogLevel(value: string | undefined): LogLevel {
+  const level = value || (process.env.NODE_TEST_CONTEXT ? 'warn' : 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`LOG_LEVEL is one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(level)}`);
+  return level as LogLevel;
 }
 
 export interface BucketLifecycleConfig {
@@ -320,6 +336,7 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     issuer: env.AUTH_ISSUER || undefined,
     audience: env.AUTH_AUDIENCE || undefined,
     clockTolerance: parseWhole(env.AUTH_CLOCK_TOLERANCE ?? 30, 0, 300, 'AUTH_CLOCK_TOLERANCE'),
+    ...(env.AUTH_DEV_KEY && { devKey: env.AUTH_DEV_KEY }),
     ...(bool(env.AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION, false, 'AUTH_DEV_ISSUER_UNSAFE_IN_PRODUCTION') && {
       unsafeDevIssuerInProduction: true,
     }),
@@ -339,6 +356,7 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     mode,
     dataDir,
     databaseUrl: env.DATABASE_URL || `sqlite:${resolve(dataDir, 'upfront.db')}`,
+    databasePoolSize: parseWhole(env.DATABASE_POOL_SIZE || 10, 1, 1000, 'DATABASE_POOL_SIZE', 'connections'),
     storage: driver === 's3' ? { driver: 's3', ...s3Config(env, file) } : {
             driver: 'disk',
             secret: env.DISK_SECRET || undefined,
@@ -349,6 +367,7 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     routes,
     downloadExpiresIn: parseSeconds(env.UPFRONT_DOWNLOAD_EXPIRES_IN ?? 300, 'UPFRONT_DOWNLOAD_EXPIRES_IN'),
     buckets,
+    logLevel: parseLogLevel(env.LOG_LEVEL),
   };
 }
 

@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'checksum_mismatch',
   'storage_unavailable',
   'auth_unavailable',
+  'not_ready',
   'internal_error',
 ] as const;
 

@@ -5,13 +5,15 @@
  *   serve(upfront.fetch)   // any runtime: Node (see ./node.ts), Lambda, Workers, Bun, Deno
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createAuthenticator } from './auth/authenticate.ts';
 import { createDevIssuer, type DevIssuer } from './auth/dev-issuer.ts';
 import { checkDevIssuer, type UpfrontConfig } from './config.ts';
 import { Background } from './background.ts';
+import { keptInDataDir } from './data-dir-secret.ts';
 import { createApp, type FetchHandler } from './http/app.ts';
+import { configSecrets, createLogger, type DestinationStream } from './http/logging.ts';
+import { createMetrics } from './http/metrics.ts';
+import { timedDriver } from './storage/timed-driver.ts';
 import type { Services } from './services.ts';
 import type { StorageDriver } from './storage/types.ts';
 import { openStore } from './store/open-store.ts';
@@ -27,6 +29,8 @@ export interface UpfrontOptions {
   publicUrl: string;
   /** Handles what is not the API, e.g. static files of a web page. */
   fallback?: FetchHandler;
+  /** Where the JSON log lines go (default standard output). */
+  logDestination?: DestinationStream;
 }
 
 export interface Upfront {
@@ -41,6 +45,8 @@ interface OpenedStorage {
   storageEndpoint?: { pathPrefix: string; handler: FetchHandler };
   /** Stops what runs beside the driver (the disk driver's lifecycle). */
   stop?: () => Promise<void>;
+  /** The disk driver's signing secret, kept out of the logs. */
+  secret?: string;
 }
 
 async function openStorage(config: UpfrontConfig, publicUrl: string): Promise<OpenedStorage> {
@@ -53,7 +59,8 @@ async function openStorage(config: UpfrontConfig, publicUrl: string): Promise<Op
     import('./storage/disk-endpoint.ts'),
     import('./storage/disk-lifecycle.ts'),
   ]);
-  const disk = createDiskDriver({ dataDir: config.dataDir, baseUrl: `${publicUrl}/storage`, secret: diskSecret(config, config.storage.secret) });
+  const secret = diskSecret(config, config.storage.secret);
+  const disk = createDiskDriver({ dataDir: config.dataDir, baseUrl: `${publicUrl}/storage`, secret });
   // No store expires what the disk driver stages: the server applies the staging bucket's rules itself.
   const { stagingExpiryDays, abortIncompleteDays } = config.buckets;
   const lifecycle = startDiskLifecycle(disk, config.dataDir, { stagingExpiryDays, abortIncompleteDays, daySeconds: config.storage.lifecycleDaySeconds });
@@ -61,21 +68,13 @@ async function openStorage(config: UpfrontConfig, publicUrl: string): Promise<Op
     storage: disk,
     storageEndpoint: { pathPrefix: '/storage', handler: createDiskEndpoint(disk, { corsOrigins: config.corsOrigins }) },
     stop: () => lifecycle.stop(),
+    secret,
   };
 }
 
 /** The disk driver's signing secret: from config, else made once and kept in the data dir. */
 function diskSecret(config: UpfrontConfig, given: string | undefined): string {
-  if (given) return given;
-  const path = join(config.dataDir, 'disk-secret');
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    mkdirSync(config.dataDir, { recursive: true });
-    const secret = randomBytes(32).toString('hex');
-    writeFileSync(path, secret, { mode: 0o600, flag: 'wx' });
-    return secret;
-  }
+  return given || keptInDataDir(config.dataDir, 'disk-secret', () => randomBytes(32).toString('hex')).trim();
 }
 
 /**
@@ -88,22 +87,27 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
     console.warn('upfront: WARNING: the dev issuer is on in production: anyone can sign in as any user (POST /v1/dev/token).');
   }
   const publicUrl = options.publicUrl.replace(/\/+$/, '');
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   let opened: OpenedStorage;
   let devIssuer: DevIssuer | undefined;
   try {
+    // Before the storage, whose disk lifecycle would keep running if the dev key were refused.
+    devIssuer = config.auth.devIssuer ? await createDevIssuer({ dataDir: config.dataDir, ...(config.auth.devKey !== undefined && { key: config.auth.devKey }) }) : undefined;
     opened = await openStorage(config, publicUrl);
-    devIssuer = config.auth.devIssuer ? await createDevIssuer() : undefined;
   } catch (error) {
     await store.close();
     throw error;
   }
-  const { storage, storageEndpoint, stop } = opened;
+  const { storageEndpoint, stop } = opened;
   const background = new Background();
-  const services: Services = { config, storage, store, background };
+  const metrics = createMetrics();
+  const storage = timedDriver(opened.storage, metrics);
+  const services: Services = { config, storage, store, background, metrics };
+  const log = createLogger(config.logLevel, configSecrets(config, [opened.secret]), options.logDestination);
   const app = createApp({
     services,
     authenticate: createAuthenticator(config.auth, devIssuer),
+    log,
     ...(devIssuer && { devIssuer }),
     ...(storageEndpoint && { storageEndpoint }),
     ...(options.fallback && { fallback: options.fallback }),

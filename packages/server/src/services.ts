@@ -1,5 +1,6 @@
 import type { Background } from './background.ts';
 import type { UpfrontConfig } from './config.ts';
+import type { UpfrontMetrics } from './http/metrics.ts';
 import type { StorageDriver } from './storage/types.ts';
 import type { MetadataStore } from './store/types.ts';
 
@@ -10,4 +11,6 @@ export interface Services {
   store: MetadataStore;
   /** Clean-up that runs after the answer (see background.ts). */
   background: Background;
+  /** This instance's Prometheus metrics (GET /metrics). */
+  metrics: UpfrontMetrics;
 }

@@ -11,12 +11,16 @@ import { apiCors } from './cors.ts';
 import type { HealthJson, RouteListJson } from './schemas.ts';
 import { UpfrontError } from '../errors.ts';
 import { problemResponse } from './problem.ts';
+import type { Logger } from './logging.ts';
+import { observe } from './observe.ts';
+import { readiness } from './readiness.ts';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 
 export interface AppOptions {
   services: Services;
   authenticate: Authenticate;
+  log: Logger;
   devIssuer?: DevIssuer;
   /** Requests under this path prefix go to the disk storage endpoint (its own signatures and CORS). */
   storageEndpoint?: { pathPrefix: string; handler: FetchHandler };
@@ -25,28 +29,40 @@ export interface AppOptions {
 }
 
 /** What the client is told about a failed request; unexpected errors are logged, not shown. */
-function asUpfrontError(error: unknown, c: Context): UpfrontError {
+function asUpfrontError(error: unknown, c: Context<Env>, log: Logger): UpfrontError {
   if (error instanceof UpfrontError) return error;
   // Storage errors carry `code = 'storage_unavailable'` (see storage drivers).
   if ((error as { code?: unknown } | null)?.code === 'storage_unavailable') {
     return new UpfrontError('storage_unavailable', 'Storage did not answer; try again in a moment.');
   }
-  console.error('upfront: unexpected error', c.req.method, c.req.path, error);
+  log.error({ err: error, reqId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unexpected error');
   return new UpfrontError('internal_error', 'Something went wrong on our side; try again, and report it if it persists.');
 }
 
-export function createApp({ services, authenticate, devIssuer, storageEndpoint, fallback }: AppOptions): Hono<Env> {
+export function createApp({ services, authenticate, log, devIssuer, storageEndpoint, fallback }: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
   const cors = apiCors(services.config.corsOrigins);
+  app.use(observe(services.metrics, log));
 
   // onError does not run through middleware, so it adds the CORS headers a browser needs to read the error.
-  app.onError((error, c) => problemResponse(asUpfrontError(error, c), cors.headersFor(c.req.header('origin'))));
+  app.onError((error, c) => problemResponse(asUpfrontError(error, c, log), cors.headersFor(c.req.header('origin'))));
 
   if (storageEndpoint) {
     app.all(`${storageEndpoint.pathPrefix}/*`, (c) => storageEndpoint.handler(c.req.raw));
   }
 
   app.get('/healthz', (c) => c.json({ status: 'ok' } satisfies HealthJson));
+  app.get('/readyz', async (c) => {
+    const checks = await readiness(services, log);
+    const failed = Object.entries(checks).filter(([, result]) => result === 'failed').map(([name]) => name);
+    if (failed.length === 0) return c.json({ status: 'ok', checks });
+    const error = new UpfrontError('not_ready', `This instance cannot reach its ${failed.join(' and ')}; see its logs, and send traffic elsewhere meanwhile.`);
+    return problemResponse(error);
+  });
+  app.get('/metrics', async (c) => {
+    const { registry } = services.metrics;
+    return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
+  });
 
   // Built on first request (it loads the JSON Schema converter), then served from memory.
   let openApi: Promise<string> | undefined;
@@ -80,7 +96,11 @@ export function createApp({ services, authenticate, devIssuer, storageEndpoint, 
   fileRoutes(app, services);
 
   app.notFound(async (c) => {
-    if (fallback && !c.req.path.startsWith('/v1/')) return fallback(c.req.raw);
+    if (fallback && !c.req.path.startsWith('/v1/')) {
+      c.set('route', 'static');
+      return fallback(c.req.raw);
+    }
+    c.set('route', 'unmatched');
     return problemResponse(
       new UpfrontError('not_found', `There is no ${c.req.method} ${c.req.path}; see the API reference in the README.`),
       cors.headersFor(c.req.header('origin')),

@@ -2,8 +2,10 @@ import type { Context } from 'hono';
 import * as v from 'valibot';
 import type { User } from '../auth/authenticate.ts';
 import { UpfrontError, type ErrorCode } from '../errors.ts';
+import type { RouteLabel } from './observe.ts';
 
-export type Env = { Variables: { user: User } };
+/** `route` labels a request that no API route answered (metrics and logs, see observe.ts). */
+export type Env = { Variables: { user: User; requestId: string; route?: RouteLabel } };
 
 /** API bodies are small JSON; file bytes go straight to storage, never through the API. */
 export const MAX_JSON_BODY = 64 * 1024;

@@ -22,6 +22,7 @@ export const ERRORS: Record<ErrorCode, { status: number; title: string }> = {
   checksum_mismatch: { status: 422, title: 'Checksum does not match' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   auth_unavailable: { status: 503, title: 'Identity provider unavailable' },
+  not_ready: { status: 503, title: 'Not ready' },
   internal_error: { status: 500, title: 'Internal error' },
 };
 

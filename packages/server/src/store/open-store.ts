@@ -8,8 +8,9 @@
  *   or an OS crash (never on a crash of the process, and the file stays consistent). Open one store per file per process: better-sqlite3 waits for locks synchronously, so a
  *   second store in the same process would block the first.
  * - `sqlite::memory:`: a private in-memory database (gone when closed).
- * - `postgres://…` or `postgresql://…`: PostgreSQL through a connection pool, for several API
- *   instances. Optional `?schema=name` (lowercase letters, digits, underscores) keeps every table in
+ * - `postgres://…` or `postgresql://…`: PostgreSQL through a connection pool (`poolSize`
+ *   connections per process), for several API instances. Optional `?schema=name` (lowercase
+ *   letters, digits, underscores) keeps every table in
  *   that schema: it becomes the connections' search_path and migrate() creates it if missing.
  */
 import { mkdirSync } from 'node:fs';
@@ -30,14 +31,19 @@ export type StoreTarget =
   | { kind: 'sqlite'; path: string; synchronous: Synchronous; name: string }
   | { kind: 'postgres'; connectionString: string; schema: string | undefined; name: string };
 
-export async function openStore(url: string): Promise<MetadataStore> {
+export interface OpenStoreOptions {
+  /** PostgreSQL: connections in this process's pool (default 10, pg's own default). */
+  poolSize?: number;
+}
+
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<MetadataStore> {
   const target = parseStoreUrl(url);
   let store: KyselyStore | undefined;
   try {
     store =
       target.kind === 'sqlite'
         ? await openSqlite(target.path, target.synchronous)
-        : await openPostgres(target.connectionString, target.schema);
+        : await openPostgres(target.connectionString, target.schema, options.poolSize ?? 10);
     await store.migrate();
     return store;
   } catch (error) {
@@ -153,9 +159,9 @@ async function useWriteAheadLog(database: Database.Database): Promise<void> {
   }
 }
 
-async function openPostgres(connectionString: string, schema: string | undefined): Promise<KyselyStore> {
+async function openPostgres(connectionString: string, schema: string | undefined, poolSize: number): Promise<KyselyStore> {
   const { Pool } = (await import('pg')).default;
-  const pool = new Pool({ connectionString });
+  const pool = new Pool({ connectionString, max: poolSize });
   // An idle connection that dies (server restart) is dropped by the pool and replaced on the next
   // query; without a listener the 'error' event would crash the process.
   pool.on('error', () => {});

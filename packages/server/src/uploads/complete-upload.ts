@@ -171,6 +171,7 @@ function replacedFileDeleted(): UpfrontError {
 async function reject(services: Services, upload: UploadRecord, { code, detail }: Rejection): Promise<Step> {
   const rejected = await services.store.transitionUpload(upload.id, UNFINISHED, 'rejected', { errorCode: code });
   if (!rejected) return RETRY;
+  services.metrics.uploadsRejected.inc({ route: upload.route, reason: code });
   await discardStaged(services, upload);
   throw new UpfrontError(code, detail);
 }
@@ -242,6 +243,7 @@ async function record(services: Services, upload: UploadRecord, etag: string | n
   } catch (error) {
     return notRecorded(services, upload, error);
   }
+  promoted(services, upload);
   services.background.run(`deleting the staged copy of ${upload.key}`, () => storage.delete('staging', upload.key));
   return file;
 }
@@ -282,8 +284,15 @@ async function recordVersion(
     if (error.reason === 'file_deleted') throw replacedFileDeleted();
     return RETRY;
   }
+  promoted(services, upload);
   services.background.run(`deleting the staged copy of ${upload.key}`, () => storage.delete('staging', upload.key));
   return syncCurrentVersion(services, file);
+}
+
+/** Counted when the record is written; a later complete of the ready upload answers without counting. */
+function promoted(services: Services, upload: UploadRecord): void {
+  services.metrics.uploadsCompleted.inc({ route: upload.route });
+  services.metrics.bytesPromoted.inc({ route: upload.route }, upload.size);
 }
 
 async function notRecorded(services: Services, upload: UploadRecord, error: unknown): Promise<Step> {

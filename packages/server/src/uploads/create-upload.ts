@@ -97,6 +97,7 @@ export async function createUpload(services: Services, userId: string, input: Ne
   const { size } = input;
 
   if (!contentType || !route.types.includes(contentType)) {
+    services.metrics.uploadsRejected.inc({ route: route.name, reason: 'type_not_allowed' });
     throw new UpfrontError(
       'type_not_allowed',
       `The "${route.name}" route accepts ${route.types.join(', ')}; ${JSON.stringify(input.contentType)} is not one of them.`,
@@ -104,6 +105,7 @@ export async function createUpload(services: Services, userId: string, input: Ne
   }
   if (size > route.maxSize) {
     const [file, limit] = compareSizes(size, route.maxSize);
+    services.metrics.uploadsRejected.inc({ route: route.name, reason: 'file_too_large' });
     throw new UpfrontError('file_too_large', `The file is ${file}; the "${route.name}" route accepts files up to ${limit}. Choose a smaller file.`);
   }
 
@@ -144,9 +146,14 @@ export async function createUpload(services: Services, userId: string, input: Ne
     replaces: input.replaces ?? null,
     expiresAt: new Date(now.getTime() + route.expiresIn * 1000),
   };
-  if (strategy === 'multipart') return { upload: await createMultipartUpload(services, route, upload, now) };
+  if (strategy === 'multipart') {
+    const record = await createMultipartUpload(services, route, upload, now);
+    services.metrics.uploadsCreated.inc({ route: route.name, strategy });
+    return { upload: record };
+  }
 
   const record = await store.createUpload(upload);
+  services.metrics.uploadsCreated.inc({ route: route.name, strategy });
   const signed = { key, contentType, expiresIn: route.expiresIn };
   return strategy === 'put'
     ? { upload: record, put: await storage.presignPut({ ...signed, contentLength: size, ...(input.md5 !== undefined && { contentMd5: input.md5 }) }) }

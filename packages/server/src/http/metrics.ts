@@ -1,0 +1,74 @@
+/**
+ * Prometheus metrics of one Upfront instance (GET /metrics). Each instance has its own registry, not
+ * prom-client's global one, so two instances in one process (tests, an embedding app) do not clash.
+ * Labels are bounded: the route *pattern* (never the raw path), configured upload route names,
+ * error codes and storage operation names.
+ */
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** Seconds; API calls take milliseconds, storage calls up to seconds (a large copy). */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const STORAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface UpfrontMetrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly uploadsCreated: Counter<'route' | 'strategy'>;
+  readonly uploadsCompleted: Counter<'route'>;
+  readonly uploadsRejected: Counter<'route' | 'reason'>;
+  readonly bytesPromoted: Counter<'route'>;
+  readonly storageDuration: Histogram<'operation' | 'outcome'>;
+}
+
+export function createMetrics(): UpfrontMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'upfront_http_requests_total',
+      help: 'HTTP requests answered, by route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'upfront_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    }),
+    uploadsCreated: new Counter({
+      name: 'upfront_uploads_created_total',
+      help: 'Uploads created (signed), by upload route and strategy.',
+      labelNames: ['route', 'strategy'],
+      registers,
+    }),
+    uploadsCompleted: new Counter({
+      name: 'upfront_uploads_completed_total',
+      help: 'Uploads verified, promoted and recorded as files, by upload route.',
+      labelNames: ['route'],
+      registers,
+    }),
+    uploadsRejected: new Counter({
+      name: 'upfront_uploads_rejected_total',
+      help: 'Uploads refused at create or rejected at verification, by upload route and reason (the error code).',
+      labelNames: ['route', 'reason'],
+      registers,
+    }),
+    bytesPromoted: new Counter({
+      name: 'upfront_bytes_promoted_total',
+      help: 'Bytes of verified files promoted to the public and private buckets, by upload route.',
+      labelNames: ['route'],
+      registers,
+    }),
+    storageDuration: new Histogram({
+      name: 'upfront_storage_request_duration_seconds',
+      help: 'Time of calls to storage, by operation and outcome (ok or error).',
+      labelNames: ['operation', 'outcome'],
+      buckets: STORAGE_BUCKETS,
+      registers,
+    }),
+  };
+}
