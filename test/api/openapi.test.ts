@@ -95,8 +95,9 @@ for (const driver of ['disk', 's3'] as Driver[]) {
     const create = async (route: string, contentType = 'image/png', size = png.length) =>
       (await call('post', '/v1/uploads', { json: { route, filename: 'a.png', contentType, size } })) as CreatedUpload;
 
-    it('health, routes and dev sign-in', async () => {
+    it('health, readiness, routes and dev sign-in', async () => {
       await call('get', '/healthz', { auth: false });
+      await call('get', '/readyz', { auth: false });
       await call('get', '/v1/routes', { auth: false });
       await call('post', '/v1/dev/token', { json: { user: 'bob' }, auth: false });
       await call('post', '/v1/dev/token', { json: { user: '' }, auth: false });

@@ -450,6 +450,19 @@ export interface DevToken {
 export interface Health {
   status: 'ok';
 }
+export interface Readiness {
+  status: 'ok';
+  checks: {
+    /**
+     * A trivial query of the database answered.
+     */
+    database: 'ok' | 'failed';
+    /**
+     * A cheap call to storage (the head of a key that does not exist) answered.
+     */
+    storage: 'ok' | 'failed';
+  };
+}
 export interface Problem {
   /**
    * A URL naming the error code.

@@ -8,7 +8,7 @@ import type { Services } from '../services.ts';
 import { takesPostPolicy } from '../uploads/create-upload.ts';
 import type { Env } from './context.ts';
 import { apiCors } from './cors.ts';
-import type { HealthJson, RouteListJson } from './schemas.ts';
+import type { HealthJson, ReadinessJson, RouteListJson } from './schemas.ts';
 import { UpfrontError } from '../errors.ts';
 import { problemResponse } from './problem.ts';
 import type { Logger } from './logging.ts';
@@ -55,7 +55,7 @@ export function createApp({ services, authenticate, log, devIssuer, storageEndpo
   app.get('/readyz', async (c) => {
     const checks = await readiness(services, log);
     const failed = Object.entries(checks).filter(([, result]) => result === 'failed').map(([name]) => name);
-    if (failed.length === 0) return c.json({ status: 'ok', checks });
+    if (failed.length === 0) return c.json({ status: 'ok', checks } satisfies ReadinessJson);
     const error = new UpfrontError('not_ready', `This instance cannot reach its ${failed.join(' and ')}; see its logs, and send traffic elsewhere meanwhile.`);
     return problemResponse(error);
   });

@@ -39,6 +39,16 @@ export const operations: Operation[] = [
   { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness check', auth: false, status: 200, response: 'Health', errors: [] },
   {
     method: 'get',
+    path: '/readyz',
+    operationId: 'readiness',
+    summary: 'Readiness: the database and storage answer (503 not_ready names which does not)',
+    auth: false,
+    status: 200,
+    response: 'Readiness',
+    errors: ['not_ready'],
+  },
+  {
+    method: 'get',
     path: '/openapi.json',
     operationId: 'openApiDocument',
     summary: 'This document',

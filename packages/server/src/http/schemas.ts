@@ -264,6 +264,15 @@ export const DevToken = v.object({
 
 export const Health = v.object({ status: v.literal('ok') });
 
+const checkResult = (what: string) => v.pipe(v.picklist(['ok', 'failed']), v.description(what));
+export const Readiness = v.object({
+  status: v.literal('ok'),
+  checks: v.object({
+    database: checkResult('A trivial query of the database answered.'),
+    storage: checkResult('A cheap call to storage (the head of a key that does not exist) answered.'),
+  }),
+});
+
 export const Problem = v.object({
   type: text('A URL naming the error code.'),
   title: text('A short summary of the code.'),
@@ -293,6 +302,7 @@ export const components = {
   RouteList,
   DevToken,
   Health,
+  Readiness,
   Problem,
 };
 
@@ -305,3 +315,4 @@ export type RouteListJson = v.InferOutput<typeof RouteList>;
 export type DevTokenJson = v.InferOutput<typeof DevToken>;
 export type SignedPartsJson = v.InferOutput<typeof SignedParts>;
 export type HealthJson = v.InferOutput<typeof Health>;
+export type ReadinessJson = v.InferOutput<typeof Readiness>;
