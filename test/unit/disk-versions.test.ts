@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { requestListener } from '../../packages/server/src/node.ts';
 import { createDiskDriver, type DiskDriver } from '../../packages/server/src/storage/disk-driver.ts';
 import { createDiskEndpoint } from '../../packages/server/src/storage/disk-endpoint.ts';
@@ -102,5 +103,25 @@ describe('versions on the disk driver', () => {
     const next = await promote(key, 'new');
     assert.deepEqual((await driver.listVersions('private', key)).map((v) => [v.versionId, v.isLatest]), [[next, true], ['null', false]]);
     assert.equal(await read(key, 'null'), 'old');
+  });
+});
+
+describe('copies racing onto one key (disk driver)', () => {
+  it('two restores at once always leave one of their versions current, described by its own sidecar', async () => {
+    const key = 'race/restored.txt';
+    const first = await promote(key, 'first version');
+    const second = await promote(key, 'second version, a little longer');
+    for (let round = 0; round < 30; round++) {
+      // Started a random moment apart, so their steps interleave differently each round.
+      const made = await Promise.all(
+        [first, second].map(async (versionId) => {
+          await sleep(Math.random() * 4);
+          return driver.copy({ bucket: 'private', key, versionId }, { bucket: 'private', key }, options);
+        }),
+      );
+      const current = (await driver.listVersions('private', key)).find((version) => version.isLatest);
+      assert.ok(current && made.some((copy) => copy.versionId === current.versionId), `round ${round}: the current version is one of the two restores (got ${current?.versionId})`);
+      assert.equal(await read(key, current.versionId), await read(key), `round ${round}: that version is what is served`);
+    }
   });
 });

@@ -33,6 +33,7 @@ import type { BigIntStats } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { KeyedMutex } from './keyed-mutex.ts';
 import { createMultipartUploads, MAX_PART_NUMBER, type PartExpectation } from './disk-multipart.ts';
 import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { createPresigner } from './presigner.ts';
@@ -147,6 +148,12 @@ export interface DiskDriver extends StorageDriver {
 }
 
 export const DISK_ACCESS_KEY_ID = 'upfront-disk';
+/**
+ * Per object, in this process: the steps that make a version current (its sidecar, then its file) and
+ * deletes never interleave; two restores at once would otherwise leave one's sidecar beside the other's
+ * file, which then describes no version.
+ */
+const placements = new KeyedMutex();
 const BUCKETS: readonly Bucket[] = ['staging', 'public', 'private'];
 const MAX_KEY_BYTES = 1024;
 // Most file systems cap one path component at 255 bytes.
@@ -751,16 +758,18 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
           await place(pinned, target);
           return { versionId: NULL_VERSION };
         }
-        await keepUnversioned(to.bucket, to.key);
-        const versionId = newVersionId();
-        const kept = versionPaths(to.bucket, to.key, versionId)!;
-        const sidecar: Sidecar = { ...sidecarFor(metadata, etag, stats), versionId, written: Date.now() };
-        // Kept first, then current: a crash in between leaves a version that is not current, as a copy never made.
-        await placeSidecar(sidecar, kept.sidecar);
-        await linkOrCopy(pinned, kept.file);
-        await placeSidecar(sidecar, metaTarget);
-        await place(pinned, target);
-        return { versionId };
+        return await placements.run(target, async () => {
+          await keepUnversioned(to.bucket, to.key);
+          const versionId = newVersionId();
+          const kept = versionPaths(to.bucket, to.key, versionId)!;
+          const sidecar: Sidecar = { ...sidecarFor(metadata, etag, stats), versionId, written: Date.now() };
+          // Kept first, then current: a crash in between leaves a version that is not current, as a copy never made.
+          await placeSidecar(sidecar, kept.sidecar);
+          await linkOrCopy(pinned, kept.file);
+          await placeSidecar(sidecar, metaTarget);
+          await place(pinned, target);
+          return { versionId };
+        });
       } finally {
         // Already gone after the rename, unless the target was this very file (then rename does nothing).
         await unlinkQuietly(pinned);
@@ -789,7 +798,7 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
     },
 
     delete(bucket: Bucket, key: string, versionId?: string): Promise<void> {
-      return versionId === undefined ? deleteCurrent(bucket, key) : deleteVersion(bucket, key, versionId);
+      return placements.run(filePath('objects', bucket, key), () => (versionId === undefined ? deleteCurrent(bucket, key) : deleteVersion(bucket, key, versionId)));
     },
 
     listVersions,

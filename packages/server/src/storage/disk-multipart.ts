@@ -43,6 +43,7 @@ import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { KeyedMutex } from './keyed-mutex.ts';
 import { InvalidPartsError, ObjectMissingError } from './errors.ts';
 import type { StoredPart } from './types.ts';
 
@@ -126,21 +127,6 @@ interface PartWriter {
   readonly stop: AbortController;
   /** Settles once the writer no longer touches its data file. */
   readonly stopped: Promise<void>;
-}
-
-/** Runs tasks one at a time per key: an upload's bookkeeping, complete and abort never interleave. */
-class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const result = (this.tails.get(key) ?? Promise.resolve()).then(task);
-    const tail = result.then(() => undefined, () => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
 }
 
 // Per upload directory, shared by every driver of this process.
