@@ -222,7 +222,7 @@ async function stagedObjectMissing(services: Services, upload: UploadRecord): Pr
  * fails, the promoted copy stays and a retry finds it (stagedObjectMissing).
  */
 async function record(services: Services, upload: UploadRecord, etag: string | null, sha256: string | undefined, versionId?: string): Promise<Step> {
-  const { storage, store } = services;
+  const { store } = services;
   let file: FileRecord;
   try {
     file = await store.finishUpload(
@@ -243,8 +243,7 @@ async function record(services: Services, upload: UploadRecord, etag: string | n
   } catch (error) {
     return notRecorded(services, upload, error);
   }
-  promoted(services, upload);
-  services.background.run(`deleting the staged copy of ${upload.key}`, () => storage.delete('staging', upload.key));
+  recorded(services, upload);
   return file;
 }
 
@@ -284,15 +283,18 @@ async function recordVersion(
     if (error.reason === 'file_deleted') throw replacedFileDeleted();
     return RETRY;
   }
-  promoted(services, upload);
-  services.background.run(`deleting the staged copy of ${upload.key}`, () => storage.delete('staging', upload.key));
+  recorded(services, upload);
   return syncCurrentVersion(services, file);
 }
 
-/** Counted when the record is written; a later complete of the ready upload answers without counting. */
-function promoted(services: Services, upload: UploadRecord): void {
+/**
+ * Once the upload's record is written: counted (a later complete of the ready upload answers without
+ * counting), and its staged copy deleted after the answer.
+ */
+function recorded(services: Services, upload: UploadRecord): void {
   services.metrics.uploadsCompleted.inc({ route: upload.route });
   services.metrics.bytesPromoted.inc({ route: upload.route }, upload.size);
+  services.background.run(`deleting the staged copy of ${upload.key}`, () => services.storage.delete('staging', upload.key));
 }
 
 async function notRecorded(services: Services, upload: UploadRecord, error: unknown): Promise<Step> {
