@@ -3,7 +3,7 @@
  *
  * Three buckets, each with one job:
  * - `staging`: private; browsers write here with signed requests; objects expire on their own.
- * - `public`:  verified files of public routes, served as-is (CDN-ready, immutable cache headers).
+ * - `public`:  verified files of public routes, served as-is (CDN-ready, cached for at most an hour: keys are reused by versions).
  * - `private`: verified files of private routes, read only through short-lived signed GETs.
  *
  * Presigning is pure and, with Upfront's own signer, synchronous (the hot path of create-upload);
