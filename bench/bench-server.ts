@@ -6,7 +6,8 @@
  * same HTTP stack (Upfront's Node adapter, Hono) answering a canned create-upload reply after parsing
  * the body — what a server doing no work at all would reach. `rgw`: Upfront on the Ceph RGW named by
  * the S3_* environment (complete-rgw.ts, upload-large.ts); `rgw DIR` also serves DIR's files at /
- * (upload-browser.ts: its page, from the API's own origin, as the demo page is). Prints its URL.
+ * (upload-browser.ts: its page, from the API's own origin, as the demo page is). `upfront-pg`: as
+ * `upfront` on the PostgreSQL of BENCH_DATABASE_URL (create-upload-pg.ts). Prints its URL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,8 +28,10 @@ const config = loadConfig({
   file: new URL('./upfront.bench.json', import.meta.url).pathname,
   env: {
     UPFRONT_DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${join(dataDir, 'upfront.db')}${synchronous}`,
-    STORAGE_DRIVER: 's3',
+    // `upfront-pg`: PostgreSQL (BENCH_DATABASE_URL), pool size from DATABASE_POOL_SIZE.
+    DATABASE_URL: mode === 'upfront-pg' ? process.env.BENCH_DATABASE_URL! : `sqlite:${join(dataDir, 'upfront.db')}${synchronous}`,
+    ...(process.env.DATABASE_POOL_SIZE && { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE }),
+    STORAGE_DRIVER: process.env.BENCH_STORAGE_DRIVER ?? 's3',
     S3_ENDPOINT: 'http://127.0.0.1:7480',
     S3_REGION: 'us-east-1',
     S3_ACCESS_KEY_ID: 'AKIDBENCHMARK0000000',
@@ -40,8 +43,8 @@ const config = loadConfig({
     ...(mode === 'rgw' && Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('S3_')))),
   },
 });
-if (config.storage.driver !== 's3') throw new Error('bench server expects the s3 driver');
-config.storage.presigner = presigner;
+// BENCH_STORAGE_DRIVER=disk: whole uploads through the disk driver (create-upload-pg.ts).
+if (config.storage.driver === 's3') config.storage.presigner = presigner;
 const webDir = mode === 'rgw' ? process.argv[3] : undefined;
 const fallback = webDir ? (await import('../packages/cli/src/static-files.ts')).staticFiles(webDir) : undefined;
 const server = await serve(config, { port: 0, ...(fallback && { fallback }) });

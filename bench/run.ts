@@ -8,6 +8,7 @@ import { benchColdStart } from './cold-start.ts';
 import { benchCompleteDisk } from './complete-disk.ts';
 import { benchCompleteRgw } from './complete-rgw.ts';
 import { benchCreateUpload } from './create-upload.ts';
+import { benchCreateUploadPg, formatBurst } from './create-upload-pg.ts';
 import { benchSigner } from './signer.ts';
 import { benchBrowserUpload } from './upload-browser.ts';
 import { benchLargeUpload } from './upload-large.ts';
@@ -38,6 +39,21 @@ console.table([
 ratio('create-upload: upfront / AWS-SDK reference', api.upfront / api.reference, '>= 3.5x', api.upfront / api.reference >= 3.5);
 ratio('create-upload: upfront / no-work floor', api.upfront / api.floor, '(what is left to gain)', true);
 console.log(`  durable commits (synchronous=full, the default) cost ${((1 - api.upfront / api.upfrontNormal) * 100).toFixed(0)} % of the throughput of synchronous=normal`);
+
+console.log('\nBursts of 500 at once: create-upload alone (s3 driver), and whole uploads (disk: create, PUT, complete), PostgreSQL pools of 10 and 50 vs SQLite');
+const burst = await benchCreateUploadPg();
+console.table(
+  Object.entries(burst).map(([database, r]) => ({
+    database,
+    'creates alone': formatBurst(r.create),
+    'whole: create': formatBurst(r.whole.create),
+    'whole: complete': formatBurst(r.whole.complete),
+  })),
+);
+const pgCreate = burst.postgres10.create.medianMs / burst.sqlite.create.medianMs;
+ratio('burst create median: PostgreSQL (pool 10) / SQLite', pgCreate, '<= 1.5x', pgCreate <= 1.5);
+const pgUploads = burst.sqlite.whole.create.perSecond / burst.postgres10.whole.create.perSecond;
+ratio('burst whole uploads, time per upload: PostgreSQL (pool 10) / SQLite', pgUploads, '(complete: more round trips)', true);
 
 console.log('\nCold start: spawn → first successful create-upload (compiled `upfront serve`, disk, SQLite) vs Hono + jose + AWS SDK presigner');
 const cold = await benchColdStart();

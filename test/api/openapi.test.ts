@@ -42,6 +42,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
           form: { types: ['image/png'], maxSize: '64KB', visibility: 'private', strategy: 'post' },
           short: { types: ['image/png'], maxSize: '64KB', visibility: 'public', strategy: 'put', expiresIn: 1 },
           big: { types: ['image/png'], maxSize: '64MB', visibility: 'public', strategy: 'multipart', partSize: '5MB' },
+          limited: { types: ['image/png'], maxSize: '64KB', visibility: 'public', strategy: 'put', quota: { files: 1 } },
         },
       });
       const res = await fetch(`${server.url}/openapi.json`);
@@ -119,6 +120,9 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       await call('post', '/v1/uploads', { body: JSON.stringify({ route: 'image', pad: 'x'.repeat(70_000) }) });
       await call('post', '/v1/uploads', { json: { route: 'image', filename: 'a.png', contentType: 'image/png', size: 10 }, auth: false });
       await call('post', '/v1/uploads', { json: { route: 'image', filename: 'a.png', contentType: 'image/png', size: 10 }, headers: { authorization: 'Bearer not.a.jwt' } });
+      await create('limited');
+      await call('post', '/v1/uploads', { json: { route: 'limited', filename: 'a.png', contentType: 'image/png', size: 10 } }); // 403 quota_exceeded
+      await call('get', '/v1/usage');
     });
 
     it('get, complete and abort uploads; get, list and delete files', async () => {

@@ -1,8 +1,9 @@
 /**
  * The API's credential on Ceph RGW is a user with only the runtime policy `upfront policy` prints
  * (scripts/rgw/start.sh makes it, provision.ts attaches it; the whole suite runs the API with it). Here:
- * what the API does works with it, and everything wider is refused: another bucket, creating or
- * deleting buckets, bucket policies and CORS, listing staging or the files. Then the full
+ * what the API does works with it (the sweeper's listings of its own buckets included), and everything
+ * wider is refused: another bucket (listing it too), creating or deleting buckets, bucket policies and
+ * CORS. Then the full
  * production arrangement on buckets of this test's own: setup with the admin credential, the API's user
  * granted this configuration's policy, and doctor finds nothing failing with the two.
  */
@@ -17,6 +18,7 @@ import {
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   ListPartsCommand,
@@ -54,7 +56,7 @@ describe('the API credential (least privilege, Ceph RGW)', () => {
     owner.destroy();
   });
 
-  it('does what the API does: presigned PUT and POST, read, copy to the final buckets, signed GET, multipart, versions, delete', async () => {
+  it('does what the API does: presigned PUT and POST, read, copy to the final buckets, signed GET, multipart, versions, listings, delete', async () => {
     const key = `${run}/photo.txt`;
     const put = await driver.presignPut({ key, contentType: 'text/plain', contentLength: 5, expiresIn: 60 });
     assert.equal((await fetch(put.url, { method: 'PUT', headers: put.headers, body: 'hello' })).status, 200);
@@ -74,14 +76,19 @@ describe('the API credential (least privilege, Ceph RGW)', () => {
     assert.equal(versions.Versions?.length, 1);
     const uploadId = await driver.createMultipart(`${run}/big.bin`, 'application/octet-stream');
     assert.deepEqual(await driver.listParts(`${run}/big.bin`, uploadId), []);
+    // The sweeper's listings: objects of the three buckets, staging's multipart uploads.
+    assert.deepEqual((await driver.listMultipartUploads(run)).map((upload) => upload.uploadId), [uploadId]);
     await driver.abortMultipart(`${run}/big.bin`, uploadId);
+    assert.deepEqual((await driver.list('staging', { prefix: `${run}/` })).objects.map((object) => object.key), [`${run}/form.txt`, key]);
+    for (const bucket of ['public', 'private'] as const) assert.deepEqual((await driver.list(bucket, { prefix: `${run}/` })).objects.map((object) => object.key), [key]);
     for (const bucket of ['staging', 'public', 'private'] as const) await driver.delete(bucket, key);
     await driver.delete('staging', `${run}/form.txt`);
-    assert.equal(await driver.head('staging', key), null, 'a missing key reads as missing, though storage answers 403 without s3:ListBucket');
+    assert.equal(await driver.head('staging', key), null, 'a missing key reads as missing (404, with s3:ListBucket)');
+    assert.equal(await driver.readStart('private', key, 10), null);
   });
 
   it('is refused anything wider', async () => {
-    const { staging, public: publicBucket, private: privateBucket } = config.buckets;
+    const { staging, public: publicBucket } = config.buckets;
     const refused = {
       'read another bucket': await outcome(api.send(new GetObjectCommand({ Bucket: other, Key: 'file.txt' }))),
       'write another bucket': await outcome(api.send(new PutObjectCommand({ Bucket: other, Key: 'mine.txt', Body: 'x' }))),
@@ -90,14 +97,19 @@ describe('the API credential (least privilege, Ceph RGW)', () => {
       'set a bucket policy': await outcome(api.send(new PutBucketPolicyCommand({ Bucket: publicBucket, Policy: '{"Version":"2012-10-17","Statement":[]}' }))),
       'remove a bucket policy': await outcome(api.send(new DeleteBucketPolicyCommand({ Bucket: publicBucket }))),
       'set CORS': await outcome(api.send(new PutBucketCorsCommand({ Bucket: staging, CORSConfiguration: { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['*'] }] } }))),
-      'list staging': await outcome(api.send(new ListObjectsV2Command({ Bucket: staging }))),
-      'list the public files': await outcome(api.send(new ListObjectsV2Command({ Bucket: publicBucket }))),
-      'list the private files': await outcome(api.send(new ListObjectsV2Command({ Bucket: privateBucket }))),
+      'list another bucket': await outcome(api.send(new ListObjectsV2Command({ Bucket: other }))),
+      "list another bucket's multipart uploads": await outcome(api.send(new ListMultipartUploadsCommand({ Bucket: other }))),
+      "list another bucket's versions": await outcome(api.send(new ListObjectVersionsCommand({ Bucket: other }))),
     };
     assert.deepEqual(refused, Object.fromEntries(Object.keys(refused).map((what) => [what, 'AccessDenied'])));
 
-    // Nor does it copy or upload in parts into another bucket.
-    assert.equal(await outcome(api.send(new CopyObjectCommand({ Bucket: other, Key: 'copied.txt', CopySource: `${staging}/${run}/none` }))), 'AccessDenied');
+    // Nor does it copy or upload in parts into another bucket (from a source that exists: with s3:ListBucket,
+    // storage answers a missing source NoSuchKey before it looks at the target).
+    const source = `${run}/source.txt`;
+    const put = await driver.presignPut({ key: source, contentType: 'text/plain', contentLength: 1, expiresIn: 60 });
+    assert.equal((await fetch(put.url, { method: 'PUT', headers: put.headers, body: 'x' })).status, 200);
+    assert.equal(await outcome(api.send(new CopyObjectCommand({ Bucket: other, Key: 'copied.txt', CopySource: `${staging}/${source}` }))), 'AccessDenied');
+    await driver.delete('staging', source);
     assert.equal(await outcome(api.send(new CreateMultipartUploadCommand({ Bucket: other, Key: 'big.bin' }))), 'AccessDenied');
     assert.equal(await outcome(api.send(new ListPartsCommand({ Bucket: other, Key: 'big.bin', UploadId: 'x' }))), 'AccessDenied');
     assert.equal(await outcome(api.send(new AbortMultipartUploadCommand({ Bucket: other, Key: 'big.bin', UploadId: 'x' }))), 'AccessDenied');

@@ -1,6 +1,6 @@
 /**
  * The policies `upfront policy` prints and setup writes, as pure functions of the configuration: the
- * runtime policy narrows to the routes' key prefixes and never lists; the admin policy covers setup and
+ * runtime policy narrows to the routes' key prefixes, listing included (the sweeper's); the admin policy covers setup and
  * doctor; a bucket's share names the API's principal; folder rules deny all but the admin.
  */
 import assert from 'node:assert/strict';
@@ -18,28 +18,33 @@ const route = (name: string, keyTemplate: string, visibility: 'public' | 'privat
 const actions = (policy: ReturnType<typeof runtimePolicy>) => policy.Statement.flatMap((statement) => statement.Action);
 
 describe('runtime policy', () => {
-  it('for templates that start with the user: every object of the three buckets, the actions the API sends, versions listed by bucket', () => {
+  it('for templates that start with the user: every object of the three buckets, the actions the API sends, the buckets listed whole', () => {
     const policy = runtimePolicy({ buckets }, defaultRoutes.values());
     assert.deepEqual(
       policy.Statement.map(({ Sid, Resource, Condition }) => ({ Sid, Resource, Condition })),
       [
         { Sid: 'UpfrontStaging', Resource: ['arn:aws:s3:::st/*'], Condition: undefined },
+        { Sid: 'UpfrontStagingListing', Resource: ['arn:aws:s3:::st'], Condition: undefined },
+        { Sid: 'UpfrontStagingMultipartUploads', Resource: ['arn:aws:s3:::st'], Condition: undefined },
         { Sid: 'UpfrontPublicFiles', Resource: ['arn:aws:s3:::pub/*'], Condition: undefined },
-        { Sid: 'UpfrontPublicVersions', Resource: ['arn:aws:s3:::pub'], Condition: undefined },
+        { Sid: 'UpfrontPublicListing', Resource: ['arn:aws:s3:::pub'], Condition: undefined },
         { Sid: 'UpfrontPrivateFiles', Resource: ['arn:aws:s3:::priv/*'], Condition: undefined },
-        { Sid: 'UpfrontPrivateVersions', Resource: ['arn:aws:s3:::priv'], Condition: undefined },
+        { Sid: 'UpfrontPrivateListing', Resource: ['arn:aws:s3:::priv'], Condition: undefined },
       ],
     );
     assert.deepEqual(policy.Statement[0]!.Action, ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']);
-    assert.deepEqual(policy.Statement[1]!.Action, ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload']);
+    assert.deepEqual(policy.Statement[1]!.Action, ['s3:ListBucket']);
+    assert.deepEqual(policy.Statement[2]!.Action, ['s3:ListBucketMultipartUploads']);
+    assert.deepEqual(policy.Statement[3]!.Action, ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload']);
+    assert.deepEqual(policy.Statement[4]!.Action, ['s3:ListBucket', 's3:ListBucketVersions']);
     assert.ok(policy.Statement.every((statement) => statement.Effect === 'Allow'));
   });
 
-  it('never lists a bucket, never touches bucket settings, never removes a staged version', () => {
+  it('lists, but never touches bucket settings, never removes a staged version', () => {
     const policy = runtimePolicy({ buckets }, defaultRoutes.values());
     assert.ok(!policy.Statement[0]!.Action.includes('s3:DeleteObjectVersion'));
     const granted = actions(policy);
-    for (const action of ['s3:ListBucket', 's3:PutBucketPolicy', 's3:DeleteBucket', 's3:CreateBucket', 's3:*']) assert.ok(!granted.includes(action), action);
+    for (const action of ['s3:PutBucketPolicy', 's3:DeleteBucket', 's3:CreateBucket', 's3:ListAllMyBuckets', 's3:*']) assert.ok(!granted.includes(action), action);
   });
 
   it('narrows to the literal start of the key templates ({route} included), per bucket; doctor\'s probe prefix in staging', () => {
@@ -51,13 +56,15 @@ describe('runtime policy', () => {
     const byId = Object.fromEntries(policy.Statement.map((statement) => [statement.Sid, statement]));
     assert.deepEqual(byId.UpfrontStaging!.Resource, ['arn:aws:s3:::st/avatars/*', 'arn:aws:s3:::st/invoice/*', 'arn:aws:s3:::st/upfront-doctor/*']);
     assert.deepEqual(byId.UpfrontPublicFiles!.Resource, ['arn:aws:s3:::pub/avatars/*']);
-    assert.deepEqual(byId.UpfrontPublicVersions!.Condition, { StringLike: { 's3:prefix': ['avatars/*'] } });
+    assert.deepEqual(byId.UpfrontPublicListing!.Condition, { StringLike: { 's3:prefix': ['avatars/*'] } });
+    assert.deepEqual(byId.UpfrontStagingListing!.Condition, { StringLike: { 's3:prefix': ['avatars/*', 'invoice/*', 'upfront-doctor/*'] } });
+    assert.equal(byId.UpfrontStagingMultipartUploads!.Condition, undefined);
     assert.deepEqual(byId.UpfrontPrivateFiles!.Resource, ['arn:aws:s3:::priv/invoice/*']);
   });
 
   it('grants nothing on a final bucket no route promotes into', () => {
     const policy = runtimePolicy({ buckets }, [route('doc', '{user}/{uuid}.{ext}', 'private')]);
-    assert.deepEqual(policy.Statement.map((statement) => statement.Sid), ['UpfrontStaging', 'UpfrontPrivateFiles', 'UpfrontPrivateVersions']);
+    assert.deepEqual(policy.Statement.map((statement) => statement.Sid), ['UpfrontStaging', 'UpfrontStagingListing', 'UpfrontStagingMultipartUploads', 'UpfrontPrivateFiles', 'UpfrontPrivateListing']);
     assert.ok(!JSON.stringify(policy).includes(':::pub'));
   });
 
@@ -100,7 +107,7 @@ describe('bucket policies', () => {
     const share = bucketStatements(runtimePolicy({ buckets }, routes), 'pub', principal);
     assert.deepEqual(share.map(({ Sid, Principal, Resource }) => ({ Sid, Principal, Resource })), [
       { Sid: 'UpfrontPublicFiles', Principal: { AWS: [principal] }, Resource: ['arn:aws:s3:::pub/*'] },
-      { Sid: 'UpfrontPublicVersions', Principal: { AWS: [principal] }, Resource: ['arn:aws:s3:::pub'] },
+      { Sid: 'UpfrontPublicListing', Principal: { AWS: [principal] }, Resource: ['arn:aws:s3:::pub'] },
     ]);
   });
 
@@ -118,9 +125,9 @@ describe('bucket policies', () => {
     }, undefined, admin);
     const sids = Object.fromEntries(specs.map((spec) => [spec.role, spec.policy?.Statement.map((statement) => statement.Sid)]));
     assert.deepEqual(sids, {
-      staging: ['UpfrontStaging'],
-      public: ['UpfrontPublicRead', 'UpfrontPublicFiles', 'UpfrontPublicVersions', 'UpfrontFolder1ReadOnly'],
-      private: ['UpfrontPrivateFiles', 'UpfrontPrivateVersions', 'UpfrontFolder1WriteOnly'],
+      staging: ['UpfrontStaging', 'UpfrontStagingListing', 'UpfrontStagingMultipartUploads'],
+      public: ['UpfrontPublicRead', 'UpfrontPublicFiles', 'UpfrontPublicListing', 'UpfrontFolder1ReadOnly'],
+      private: ['UpfrontPrivateFiles', 'UpfrontPrivateListing', 'UpfrontFolder1WriteOnly'],
     });
     assert.deepEqual(specs[1]!.policy!.Statement[3], {
       Sid: 'UpfrontFolder1ReadOnly',

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@upfront/server';
-import { serve, type RunningServer } from '@upfront/server/node';
+import { serve, type RunningServer, type ServeOptions } from '@upfront/server/node';
 import { staticFiles } from '../../packages/cli/src/static-files.ts';
 import { rgwConfig } from './rgw-env.ts';
 
@@ -23,6 +23,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** A data dir of the caller's, e.g. shared by two instances (kept at close); default a temp dir of its own. */
   dataDir?: string;
+  /** The app's processors (createUpfront's `processors`). */
+  processors?: ServeOptions['processors'];
 }
 
 export interface TestServer extends RunningServer {
@@ -50,7 +52,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     await writeFile(file, JSON.stringify({ routes: options.routes }));
   }
   const config = loadConfig({ env, mode: 'dev', ...(file ? { file } : { file: fileURLToPath(new URL('../../upfront.config.json', import.meta.url)) }) });
-  const running = await serve(config, { port: 0, ...(options.web && { fallback: staticFiles(webDist) }) });
+  const running = await serve(config, { port: 0, ...(options.web && { fallback: staticFiles(webDist) }), ...(options.processors && { processors: options.processors }) });
   const api: TestServer['api'] = (path, init = {}) =>
     fetch(running.url + path, {
       method: init.method ?? (init.json !== undefined || init.body !== undefined ? 'POST' : 'GET'),

@@ -13,9 +13,11 @@ Commands:
   upload   Upload files through an Upfront API: upfront upload <files…> --route <name>
   setup    Provision the S3 buckets the configuration describes (CORS, lifecycle, policies, versioning)
   doctor   Check the live storage setup (endpoint, clock, credential, buckets, CORS, uploads, anonymous reads)
+  sweep    Sweep once: finish, expire and clean up what uploads and crashes left (--json for JSON)
   policy   Print the least-privilege IAM policies of the API's credential and of setup's admin credential
   site     Deploy a built front end to the website bucket: upfront site deploy [dir]
   cdn      Print an nginx configuration that serves the public bucket as a caching CDN: upfront cdn nginx
+  webhooks List undelivered webhook events, or send dead ones again: upfront webhooks list|retry
 
 Options of dev and serve:
   --port <n>      Port to listen on (default: $PORT or 3000)
@@ -63,6 +65,12 @@ Options of cdn nginx (same configuration as setup; S3_CDN_SECRET is sent to the 
   --cache-dir <dir>     Where nginx caches files (default /var/cache/nginx/upfront)
   --max-age <seconds>   How long a file is cached, by nginx and browsers (default 3600)
 
+Options of webhooks (reads the database of the configuration, like serve):
+  list [--dead] [--json]  Pending and dead events (--dead: dead ones only), newest first
+  retry <id>            Send a dead (or waiting) event again, with a fresh count of attempts
+  retry --all-dead      Send every dead event again
+  Exit codes: 0 done, 1 no such (undelivered) event, 2 usage or configuration error.
+
   -h, --help      Show this help
 `;
 
@@ -90,6 +98,11 @@ async function main(): Promise<void> {
     process.exitCode = await runDoctor(args);
     return;
   }
+  if (command === 'sweep') {
+    const { runSweep } = await import('./sweep.ts');
+    process.exitCode = await runSweep(args);
+    return;
+  }
   if (command === 'policy') {
     const { runPolicy } = await import('./policy.ts');
     process.exitCode = runPolicy(args);
@@ -103,6 +116,11 @@ async function main(): Promise<void> {
   if (command === 'cdn') {
     const { runCdn } = await import('./cdn.ts');
     process.exitCode = runCdn(args);
+    return;
+  }
+  if (command === 'webhooks') {
+    const { runWebhooks } = await import('./webhooks.ts');
+    process.exitCode = await runWebhooks(args);
     return;
   }
   if (command === 'upload') {

@@ -3,7 +3,7 @@
  * environment as `upfront serve`, S3 storage only, and the admin credential when one is set.
  */
 import type { UpfrontConfig } from '@upfront/server';
-import type { BucketSettings } from '@upfront/server/buckets';
+import { eventsSettings, type BucketSettings } from '@upfront/server/buckets';
 import { loadCommandConfig } from './load-config.ts';
 import { UsageError } from './usage.ts';
 
@@ -28,7 +28,7 @@ export function loadStorageConfig(command: string): StorageCommandConfig {
   return {
     config,
     storage: config.storage,
-    settings: { origins: config.corsOrigins, ...config.buckets, routes: [...config.routes.values()] },
+    settings: { origins: config.corsOrigins, ...config.buckets, routes: [...config.routes.values()], ...(config.events && { events: eventsSettings(config.events) }) },
     ...(accessKeyId && secretAccessKey && { admin: { accessKeyId, secretAccessKey } }),
   };
 }

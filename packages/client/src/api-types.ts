@@ -194,7 +194,7 @@ export interface Upload {
    */
   replaces: string | null;
   /**
-   * Why verification rejected it (`rejected` only).
+   * Why verification rejected it (`rejected` only): an error code, or the code of the app's processor that rejected it.
    */
   errorCode: string | null;
   /**
@@ -261,7 +261,7 @@ export interface CreatedUpload {
    */
   replaces: string | null;
   /**
-   * Why verification rejected it (`rejected` only).
+   * Why verification rejected it (`rejected` only): an error code, or the code of the app's processor that rejected it.
    */
   errorCode: string | null;
   /**
@@ -316,6 +316,32 @@ export interface PresignedPost1 {
     [k: string]: string;
   };
 }
+export interface FileVariant {
+  /**
+   * The variant's name in the route's config, e.g. `thumb`.
+   */
+  name: string;
+  /**
+   * Like the file's own: public, or a short-lived signed download for private files.
+   */
+  url: string;
+  /**
+   * Pixels.
+   */
+  width: number;
+  /**
+   * Pixels.
+   */
+  height: number;
+  /**
+   * Its format, e.g. image/webp.
+   */
+  contentType: string;
+  /**
+   * Length in bytes.
+   */
+  size: number;
+}
 export interface File {
   /**
    * The file id.
@@ -357,6 +383,14 @@ export interface File {
    * The public URL, or for private files a short-lived signed download (Content-Disposition: attachment).
    */
   url: string;
+  /**
+   * Sizes the route's `image` processor made of it, by name ([] for other files); the API always answers it, webhooks leave it out.
+   */
+  variants?: FileVariant[];
+  /**
+   * Present (true) when the sweeper found the file's bytes gone from storage; its URL then answers 404.
+   */
+  missing?: true;
 }
 export interface FileList {
   /**
@@ -463,6 +497,79 @@ export interface Readiness {
     storage: 'ok' | 'failed';
   };
 }
+export interface Usage {
+  /**
+   * Bytes of the files you keep.
+   */
+  bytes: number;
+  /**
+   * Files you keep.
+   */
+  files: number;
+  /**
+   * Bytes your unfinished uploads have reserved (they count against the limits until they end).
+   */
+  reservedBytes: number;
+  /**
+   * Files your unfinished uploads will add.
+   */
+  reservedFiles: number;
+  /**
+   * Your limits over all routes.
+   */
+  limits: {
+    /**
+     * Bytes allowed; null: no limit.
+     */
+    bytes: number | null;
+    /**
+     * Files allowed; null: no limit.
+     */
+    files: number | null;
+  };
+  /**
+   * Every route, with your usage of it.
+   */
+  routes: {
+    /**
+     * Route name.
+     */
+    route: string;
+    /**
+     * Bytes of the files you keep.
+     */
+    bytes: number;
+    /**
+     * Files you keep.
+     */
+    files: number;
+    /**
+     * Bytes your unfinished uploads have reserved (they count against the limits until they end).
+     */
+    reservedBytes: number;
+    /**
+     * Files your unfinished uploads will add.
+     */
+    reservedFiles: number;
+    /**
+     * Your limits on this route.
+     */
+    limits: {
+      /**
+       * Bytes allowed; null: no limit.
+       */
+      bytes: number | null;
+      /**
+       * Files allowed; null: no limit.
+       */
+      files: number | null;
+    };
+  }[];
+  /**
+   * Uploads you may start per minute; null: no limit.
+   */
+  createsPerMinute: number | null;
+}
 export interface Problem {
   /**
    * A URL naming the error code.
@@ -495,6 +602,12 @@ export interface Problem {
     | 'content_type_mismatch'
     | 'size_mismatch'
     | 'checksum_mismatch'
+    | 'image_invalid'
+    | 'file_rejected'
+    | 'processor_timeout'
+    | 'processing_failed'
+    | 'quota_exceeded'
+    | 'rate_limited'
     | 'storage_unavailable'
     | 'auth_unavailable'
     | 'not_ready'

@@ -7,6 +7,10 @@ import { s3ConfigFromEnv, type S3DriverConfig } from './storage/s3-config.ts';
 import { folderProblem, type FolderRule } from './buckets/folders.ts';
 import type { CdnConfig } from './buckets/cdn.ts';
 import type { SiteConfig } from './buckets/website.ts';
+import { parseRouteWebhook, parseWebhookDelivery, webhookFromEnv, type RouteWebhook, type WebhookDeliveryConfig } from './webhooks/config.ts';
+import { parseSweeperConfig, type SweeperConfig } from './sweeper/config.ts';
+import { parseEventsConfig, type EventsConfig } from './events/config.ts';
+import { parseRouteProcessing, type ImageSettings } from './processors/config.ts';
 
 /** One kind of upload and its rules. */
 export interface RouteConfig {
@@ -30,6 +34,27 @@ export interface RouteConfig {
   multipartExpiresIn: number;
   /** The storage class verified files are promoted into (S3 and RGW; the disk driver has none); default the bucket's. */
   storageClass?: string;
+  /** Where this route's events (upload completed or rejected, file deleted or restored) are POSTed; default none. */
+  webhook?: RouteWebhook;
+  /** Each user's limits on this route (stored files plus unfinished uploads); default none. */
+  quota?: QuotaLimits;
+  /** Run between verification and promotion, in order: `image` (built in) or the app's (processors/). */
+  processors?: string[];
+  /** The built-in `image` processor's settings, when `processors` names it. */
+  image?: ImageSettings;
+}
+
+/** Limits on what a user keeps: bytes and number of files. */
+export interface QuotaLimits {
+  bytes?: number;
+  files?: number;
+}
+
+export interface QuotaConfig {
+  /** Each user's limits over all routes (QUOTA_USER_BYTES, QUOTA_USER_FILES); default none. */
+  perUser: QuotaLimits;
+  /** Create-upload requests a user may make per minute (RATE_LIMIT_CREATES_PER_MINUTE); 0, the default, is no limit. */
+  createsPerMinute: number;
 }
 
 export type RouteStrategy = 'auto' | 'put' | 'post' | 'multipart';
@@ -85,6 +110,14 @@ export interface UpfrontConfig {
   buckets: BucketLifecycleConfig;
   /** Least level of the JSON logs (LOG_LEVEL, default info; warn under node's test runner). */
   logLevel: LogLevel;
+  /** How webhook deliveries are retried (routes name their webhooks). */
+  webhooks: WebhookDeliveryConfig;
+  /** Per-user limits and the create-upload rate limit. */
+  quotas: QuotaConfig;
+  /** What the sweeper (sweeper/) waits for, and how often `serve` runs it. */
+  sweeper: SweeperConfig;
+  /** The storage hook (POST /v1/hooks/storage) that finalizes uploads on the store's object-created events; default off. */
+  events?: EventsConfig;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -222,7 +255,9 @@ function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConf
   if (maxSize > MAX_OBJECT_SIZE) throw new ConfigError(`${where}: "maxSize" is at most 5TB (S3's largest object)`);
   const partSize = parseSize(pick('partSize') ?? multipartDefaults.partSize, `${where}: "partSize"`);
   if (partSize < MIN_PART_SIZE || partSize > 5 * 1024 * MB) throw new ConfigError(`${where}: "partSize" is from 5MB to 5GB (S3's part limits)`);
+  const quota = pick('quota');
   const storageClass = pick('storageClass');
+  const webhook = parseRouteWebhook(where, pick('webhook'));
   if (storageClass !== undefined && !isStorageClass(storageClass)) throw new ConfigError(`${where}: "storageClass" is a storage class name like STANDARD_IA or COLD (letters, digits, "_")`);
   return {
     name,
@@ -236,6 +271,34 @@ function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConf
     partSize,
     multipartExpiresIn: parseSeconds(pick('multipartExpiresIn') ?? multipartDefaults.multipartExpiresIn, `${where}: "multipartExpiresIn"`),
     ...(storageClass !== undefined && { storageClass }),
+    ...(webhook && { webhook }),
+    ...(quota !== undefined && { quota: parseQuotaLimits(quota, `${where}: "quota"`) }),
+    ...parseRouteProcessing(where, { processors: pick('processors'), image: pick('image'), types: normalised, visibility }, (message) => new ConfigError(message)),
+  };
+}
+
+/** `{"bytes": "1GB", "files": 1000}`; either may be left out. */
+function parseQuotaLimits(raw: unknown, where: string): QuotaLimits {
+  if (!isObject(raw)) throw new ConfigError(`${where} must be an object like {"bytes": "1GB", "files": 1000}`);
+  const unknown = Object.keys(raw).filter((key) => key !== 'bytes' && key !== 'files');
+  if (unknown.length > 0) throw new ConfigError(`${where} takes "bytes" and "files", not ${unknown.map((key) => JSON.stringify(key)).join(', ')}`);
+  return {
+    ...(raw.bytes !== undefined && { bytes: parseSize(raw.bytes, `${where}: "bytes"`) }),
+    ...(raw.files !== undefined && { files: parseWhole(raw.files, 1, Number.MAX_SAFE_INTEGER, `${where}: "files"`, 'files') }),
+  };
+}
+
+/** `"quotas": {"perUser": {…}, "createsPerMinute": 60}` in the file; QUOTA_USER_BYTES, QUOTA_USER_FILES, RATE_LIMIT_CREATES_PER_MINUTE override. */
+function parseQuotas(raw: unknown, env: Env): QuotaConfig {
+  if (!isObject(raw)) throw new ConfigError('"quotas" must be an object like {"perUser": {"bytes": "1GB", "files": 1000}, "createsPerMinute": 60}');
+  const perUser = raw.perUser === undefined ? {} : isObject(raw.perUser) ? raw.perUser : undefined;
+  if (!perUser) throw new ConfigError('"quotas": "perUser" must be an object like {"bytes": "1GB", "files": 1000}');
+  return {
+    perUser: parseQuotaLimits(
+      { ...perUser, ...(env.QUOTA_USER_BYTES && { bytes: env.QUOTA_USER_BYTES }), ...(env.QUOTA_USER_FILES && { files: env.QUOTA_USER_FILES }) },
+      '"quotas": "perUser"',
+    ),
+    createsPerMinute: parseWhole(env.RATE_LIMIT_CREATES_PER_MINUTE || (raw.createsPerMinute ?? 0), 0, 1_000_000, 'RATE_LIMIT_CREATES_PER_MINUTE', 'requests'),
   };
 }
 
@@ -243,7 +306,7 @@ function parseRoute(name: string, raw: Record<string, unknown>, base?: RouteConf
 const isStorageClass = (value: unknown): value is string => typeof value === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(value);
 
 /** `UPFRONT_ROUTE_IMAGE_MAX_SIZE=5MB` overrides routes.image.maxSize (field names in SCREAMING_SNAKE). */
-function routeOverrides(env: Env, name: string): Record<string, unknown> {
+function routeOverrides(env: Env, name: string, raw: Record<string, unknown>): Record<string, unknown> {
   const prefix = `UPFRONT_ROUTE_${name.toUpperCase().replace(/-/g, '_')}_`;
   const fields: Record<string, keyof RouteConfig> = {
     TYPES: 'types',
@@ -256,12 +319,15 @@ function routeOverrides(env: Env, name: string): Record<string, unknown> {
     PART_SIZE: 'partSize',
     MULTIPART_EXPIRES_IN: 'multipartExpiresIn',
     STORAGE_CLASS: 'storageClass',
+    PROCESSORS: 'processors',
   };
   const out: Record<string, unknown> = {};
   for (const [suffix, field] of Object.entries(fields)) {
     const value = env[prefix + suffix];
     if (value !== undefined && value !== '') out[field] = value;
   }
+  const webhook = webhookFromEnv(env, prefix, raw.webhook);
+  if (webhook) out.webhook = webhook;
   return out;
 }
 
@@ -322,7 +388,7 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
   const routes = new Map<string, RouteConfig>();
   for (const [name, raw] of Object.entries(rawRoutes)) {
     if (!isObject(raw)) throw new ConfigError(`route "${name}" must be an object of settings`);
-    routes.set(name, parseRoute(name, { ...raw, ...routeOverrides(env, name) }, defaultRoutes.get(name)));
+    routes.set(name, parseRoute(name, { ...raw, ...routeOverrides(env, name, raw) }, defaultRoutes.get(name)));
   }
   if (routes.size === 0) throw new ConfigError('define at least one route');
 
@@ -351,6 +417,7 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
 
   const buckets = parseBuckets(file.buckets ?? {}, env);
   checkLifetimes(routes, buckets);
+  const events = parseEventsConfig(file.events, env);
 
   return {
     mode,
@@ -368,6 +435,10 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     downloadExpiresIn: parseSeconds(env.UPFRONT_DOWNLOAD_EXPIRES_IN ?? 300, 'UPFRONT_DOWNLOAD_EXPIRES_IN'),
     buckets,
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    webhooks: parseWebhookDelivery(file.webhooks, env),
+    quotas: parseQuotas(file.quotas ?? {}, env),
+    sweeper: parseSweeperConfig(file.sweeper ?? {}, env),
+    ...(events && { events }),
   };
 }
 

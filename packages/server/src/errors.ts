@@ -19,6 +19,12 @@ export const ERROR_CODES = [
   'content_type_mismatch',
   'size_mismatch',
   'checksum_mismatch',
+  'image_invalid',
+  'file_rejected',
+  'processor_timeout',
+  'processing_failed',
+  'quota_exceeded',
+  'rate_limited',
   'storage_unavailable',
   'auth_unavailable',
   'not_ready',
@@ -27,11 +33,18 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** Where one code answers with more than one status (quota_exceeded: 413 for bytes, 403 for files), or needs a header. */
+export interface ErrorOptions {
+  status?: number;
+  headers?: Record<string, string>;
+}
+
 export class UpfrontError extends Error {
   override readonly name = 'UpfrontError';
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
+    readonly options: ErrorOptions = {},
   ) {
     super(detail);
   }

@@ -15,14 +15,21 @@ import { configSecrets, createLogger, type DestinationStream } from './http/logg
 import { createMetrics } from './http/metrics.ts';
 import { timedDriver } from './storage/timed-driver.ts';
 import type { Services } from './services.ts';
+import { appProcessors } from './processors/app-processors.ts';
+import type { UploadProcessor } from './processors/types.ts';
 import type { StorageDriver } from './storage/types.ts';
 import { openStore } from './store/open-store.ts';
+import { startSweeper } from './sweeper/schedule.ts';
 
 export { loadConfig, defaultRoutes, ConfigError, type LoadConfigOptions, type UpfrontConfig, type RouteConfig } from './config.ts';
 export type { FetchHandler } from './http/app.ts';
 export type { FileJson } from './http/file-json.ts';
 export type { Bucket, StorageDriver } from './storage/types.ts';
 export type { MetadataStore, UploadRecord, FileRecord } from './store/types.ts';
+export { sweep, SWEEP_ACTIONS, type SweepAction, type SweepOptions, type SweepReport } from './sweeper/sweep.ts';
+export type { UploadProcessor, ProcessorInput, ProcessorUpload, ProcessorVerdict } from './processors/types.ts';
+export { openStore } from './store/open-store.ts';
+export type { OutboxMessage, OutboxState } from './store/webhook-outbox.ts';
 
 export interface UpfrontOptions {
   /** Where this API is reachable from browsers; the disk driver's signed URLs point here. */
@@ -31,6 +38,8 @@ export interface UpfrontOptions {
   fallback?: FetchHandler;
   /** Where the JSON log lines go (default standard output). */
   logDestination?: DestinationStream;
+  /** The app's own processors, by the names routes give them in `"processors"` (README, "Processors"). */
+  processors?: Record<string, UploadProcessor>;
 }
 
 export interface Upfront {
@@ -83,6 +92,7 @@ function diskSecret(config: UpfrontConfig, given: string | undefined): string {
  */
 export async function createUpfront(config: UpfrontConfig, options: UpfrontOptions): Promise<Upfront> {
   checkDevIssuer(config.mode, config.auth);
+  const processors = appProcessors(config.routes, options.processors);
   if (config.mode === 'production' && config.auth.devIssuer) {
     console.warn('upfront: WARNING: the dev issuer is on in production: anyone can sign in as any user (POST /v1/dev/token).');
   }
@@ -102,7 +112,7 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
   const background = new Background();
   const metrics = createMetrics();
   const storage = timedDriver(opened.storage, metrics);
-  const services: Services = { config, storage, store, background, metrics };
+  const services: Services = { config, storage, store, background, metrics, processors };
   const log = createLogger(config.logLevel, configSecrets(config, [opened.secret]), options.logDestination);
   const app = createApp({
     services,
@@ -112,12 +122,19 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
     ...(storageEndpoint && { storageEndpoint }),
     ...(options.fallback && { fallback: options.fallback }),
   });
+  // Started only when a route has a webhook: otherwise nothing is written to the outbox.
+  const webhooks = [...config.routes.values()].some((route) => route.webhook)
+    ? (await import('./webhooks/worker.ts')).startWebhookDelivery({ outbox: store.webhookOutbox, routes: config.routes, settings: config.webhooks, metrics, log })
+    : undefined;
+  const sweeper = startSweeper(services, log);
   return {
     fetch: async (request) => app.fetch(request),
     services,
     async close() {
+      await sweeper.stop();
       await stop?.();
       await background.settled();
+      await webhooks?.stop();
       await store.close();
     },
   };

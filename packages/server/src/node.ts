@@ -14,6 +14,8 @@ export interface ServeOptions {
   /** Public URL if it differs from http://<hostname>:<port> (behind a proxy). */
   publicUrl?: string;
   fallback?: UpfrontOptions['fallback'];
+  /** The app's processors (UpfrontOptions). */
+  processors?: UpfrontOptions['processors'];
 }
 
 export interface RunningServer {
@@ -37,7 +39,11 @@ export async function serve(config: UpfrontConfig, options: ServeOptions): Promi
   });
   const { port } = server.address() as AddressInfo;
   const url = options.publicUrl ?? `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`;
-  const upfront = await createUpfront(config, { publicUrl: url, ...(options.fallback && { fallback: options.fallback }) });
+  const upfront = await createUpfront(config, {
+    publicUrl: url,
+    ...(options.fallback && { fallback: options.fallback }),
+    ...(options.processors && { processors: options.processors }),
+  });
   handle = upfront.fetch;
   return {
     url,

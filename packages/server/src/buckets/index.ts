@@ -7,3 +7,4 @@ export { bucketSpecs, DEFAULT_BUCKET_SETTINGS, SIGNED_UPLOAD_HEADERS, type Bucke
 export { publicBucketUrl, type CdnConfig } from './cdn.ts';
 export { deploySite, DeployError, type DeployOptions, type DeployResult, type DeployedFile } from './site-deploy.ts';
 export type { SiteConfig } from './website.ts';
+export { eventsSettings, type EventsSettings } from './notifications.ts';

@@ -6,7 +6,7 @@ import type { BucketState } from './state.ts';
 import type { BucketRole, BucketSpec, CorsRule, LifecycleRule, PolicyDocument, PolicyStatement, PublicAccessBlock } from './spec.ts';
 import { sameWebsite } from './website.ts';
 
-export type Setting = 'bucket' | 'public-access' | 'acl' | 'policy' | 'cors' | 'lifecycle' | 'versioning' | 'website';
+export type Setting = 'bucket' | 'public-access' | 'acl' | 'policy' | 'cors' | 'lifecycle' | 'versioning' | 'website' | 'notifications';
 
 export interface Change {
   bucket: string;

@@ -1,9 +1,10 @@
 /**
  * The IAM policies of the two credentials Upfront uses (`upfront policy` prints them):
  * - the API's runtime credential: exactly the object actions the API sends, on exactly the keys its
- *   routes write (a key template's literal start narrows them to a prefix), and nothing on the buckets
- *   themselves but listing versions of the final ones. No s3:ListBucket anywhere: nobody holding the
- *   API's key can enumerate staging or the files.
+ *   routes write (a key template's literal start narrows them to a prefix), and on the buckets themselves
+ *   only listing: the sweeper lists the three buckets (and staging's multipart uploads) to find what no
+ *   record owns, and versions of the final ones are listed by prefix. Listing, too, is kept to the
+ *   routes' prefixes where their key templates start with one.
  * - the admin credential of `upfront setup` and `upfront doctor`: the bucket settings setup reads and
  *   writes, and doctor's probe objects (written and removed under their own prefixes).
  */
@@ -33,7 +34,9 @@ export type PolicyRoute = Pick<RouteConfig, 'name' | 'keyTemplate' | 'visibility
  * upload's parts. The final buckets: the copy's target (s3:PutObject, and s3:AbortMultipartUpload when a
  * large copy goes part by part), HEAD of a promoted copy and signed GETs (s3:GetObject), delete, and
  * versions: list (s3:ListBucketVersions, on the bucket, by prefix), read and copy back (s3:GetObjectVersion),
- * and remove the version a replacement wrote when it cannot be recorded (s3:DeleteObjectVersion).
+ * and remove the version a replacement wrote when it cannot be recorded (s3:DeleteObjectVersion). The
+ * sweeper's listings: s3:ListBucket on the three buckets, s3:ListBucketMultipartUploads on staging. With
+ * s3:ListBucket, storage answers a missing key 404 rather than 403 (the driver reads both as missing).
  */
 export function runtimePolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>, routes: Iterable<PolicyRoute>): IamPolicy {
   const all = [...routes];
@@ -47,6 +50,9 @@ export function runtimePolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>, rout
       // Doctor's presigned round trip writes its probe the way uploads are written, with this credential.
       Resource: objects(buckets.staging, narrowest([...prefixes(), DOCTOR_PREFIX])),
     },
+    listing('UpfrontStagingListing', buckets.staging, narrowest([...prefixes(), DOCTOR_PREFIX]), ['s3:ListBucket']),
+    // ListMultipartUploads takes no s3:prefix condition key: a condition on it would refuse every listing.
+    { Sid: 'UpfrontStagingMultipartUploads', Effect: 'Allow', Action: ['s3:ListBucketMultipartUploads'], Resource: [`arn:aws:s3:::${buckets.staging}`] },
   ];
   for (const visibility of ['public', 'private'] as const) {
     const own = prefixes(visibility);
@@ -60,13 +66,7 @@ export function runtimePolicy({ buckets }: Pick<S3DriverConfig, 'buckets'>, rout
         Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload'],
         Resource: objects(bucket, own),
       },
-      {
-        Sid: `${Sid}Versions`,
-        Effect: 'Allow',
-        Action: ['s3:ListBucketVersions'],
-        Resource: [`arn:aws:s3:::${bucket}`],
-        ...(!own.includes('') && { Condition: { StringLike: { 's3:prefix': own.map((prefix) => `${prefix}*`) } } }),
-      },
+      listing(`${Sid}Listing`, bucket, own, ['s3:ListBucket', 's3:ListBucketVersions']),
     );
   }
   return { Version: '2012-10-17', Statement: statements };
@@ -133,9 +133,20 @@ export function keyPrefix(template: string, route: string): string {
 }
 
 /** The prefixes that cover all the others ('' covers everything). */
-function narrowest(prefixes: string[]): string[] {
+export function narrowest(prefixes: string[]): string[] {
   const unique = [...new Set(prefixes)].sort();
   return unique.filter((prefix) => !unique.some((other) => other !== prefix && prefix.startsWith(other)));
+}
+
+/** Listing actions on the bucket, kept to keys under `prefixes` unless one of them is the whole bucket. */
+function listing(Sid: string, bucket: string, prefixes: string[], Action: string[]): IamStatement {
+  return {
+    Sid,
+    Effect: 'Allow',
+    Action,
+    Resource: [`arn:aws:s3:::${bucket}`],
+    ...(!prefixes.includes('') && { Condition: { StringLike: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } } }),
+  };
 }
 
 const objects = (bucket: string, prefixes: string[]) => prefixes.map((prefix) => `arn:aws:s3:::${bucket}/${prefix}*`);

@@ -28,6 +28,7 @@ import { missingStorageClass } from './storage-class.ts';
 import { bucketSpecs, type BucketSettings, type BucketSpec } from './spec.ts';
 import { readBucket, type BucketState } from './state.ts';
 import { putWebsite } from './website.ts';
+import { applyNotifications, eventsWiring, planNotifications, readNotifications, type NotificationClient } from './notifications.ts';
 
 export interface SetupOptions {
   /** Plan only. */
@@ -63,9 +64,18 @@ export async function setupBuckets(config: S3DriverConfig, settings: BucketSetti
       ),
     );
     const plans = specs.map((spec, index) => ({ spec, state: states[index]!, changes: planBucket(spec, states[index]!) }));
-    const changes = plans.flatMap((plan) => plan.changes);
+    // Storage events are provisioned on RGW (notifications.ts); elsewhere setup says what to wire.
+    const notifier: NotificationClient = { s3, config, credentials: options.admin ?? config };
+    const pushUrl = provider.provider === 'ceph' ? settings.events?.pushUrl : undefined;
+    const eventChanges = pushUrl
+      ? planNotifications(config.buckets.staging, pushUrl, await readNotifications(notifier).catch((error: unknown) => {
+          throw new SetupError(`${config.buckets.staging}: could not read its notifications from ${config.endpoint}`, [], error);
+        }))
+      : [];
+    const changes = [...plans.flatMap((plan) => plan.changes), ...eventChanges];
     const warnings = settings.origins.length === 0 ? ['No browser origins are configured (CORS_ORIGINS): staging gets no CORS rules, so browsers cannot upload.'] : [];
     if (profile.abortIncomplete === 'store-setting') warnings.push(staleUploadsNote(settings.abortIncompleteDays));
+    if (settings.events && !pushUrl) warnings.push(eventsWiring(provider.provider, config.buckets.staging, settings.events));
     const siteOrigin = settings.site && new URL(settings.site.url).origin;
     if (siteOrigin && !originMatcher(settings.origins)(siteOrigin)) warnings.push(`The site's origin ${siteOrigin} is not among the browser origins (CORS_ORIGINS): its pages can neither call the API nor upload. Add it.`);
     if (settings.cdn && !config.publicBaseUrl) warnings.push('Public files are readable through the CDN only ("buckets": "cdn"), but S3_PUBLIC_BASE_URL is not set: file URLs point at the bucket, which refuses them. Set it to the CDN\'s URL.');
@@ -80,6 +90,14 @@ export async function setupBuckets(config: S3DriverConfig, settings: BucketSetti
         }
         done.push(change);
       }
+    }
+    for (const change of eventChanges) {
+      try {
+        await applyNotifications(notifier, pushUrl!);
+      } catch (error) {
+        throw new SetupError(`${change.bucket}: could not ${change.summary}`, done, error, change);
+      }
+      done.push(change);
     }
     return { endpoint: config.endpoint, provider, changes, applied: true, warnings };
   } finally {

@@ -15,6 +15,7 @@ import { publicReadStatement, type CdnConfig } from './cdn.ts';
 import { folderStatements, type FolderRule } from './folders.ts';
 import { bucketStatements, runtimePolicy, type PolicyRoute } from './policy.ts';
 import type { SiteConfig, WebsiteSettings } from './website.ts';
+import type { EventsSettings } from './notifications.ts';
 
 /** The headers Upfront's signed uploads carry that a browser must be allowed to send (content-length is the browser's own). */
 export const SIGNED_UPLOAD_HEADERS = ['content-type', 'content-md5'];
@@ -101,6 +102,8 @@ export interface BucketSettings {
   transitions: Transition[];
   /** The optional website bucket of a built front end (`upfront site deploy`). */
   site?: SiteConfig;
+  /** Storage events (notifications.ts): staging notifies the API's hook of created objects; default none. */
+  events?: EventsSettings;
   /** A CDN in front of the public bucket: only it may read public files (cdn.ts). */
   cdn?: CdnConfig;
   /** Prefixes of the final buckets only the admin writes (read-only) or reads (write-only): folders.ts. */

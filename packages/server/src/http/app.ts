@@ -3,7 +3,9 @@ import type { Authenticate } from '../auth/authenticate.ts';
 import type { DevIssuer } from '../auth/dev-issuer.ts';
 import { devRoutes } from '../routes/dev.ts';
 import { fileRoutes } from '../routes/files.ts';
+import { hookRoutes } from '../routes/hooks.ts';
 import { uploadRoutes } from '../routes/uploads.ts';
+import { usageRoutes } from '../routes/usage.ts';
 import type { Services } from '../services.ts';
 import { takesPostPolicy } from '../uploads/create-upload.ts';
 import type { Env } from './context.ts';
@@ -30,7 +32,11 @@ export interface AppOptions {
 
 /** What the client is told about a failed request; unexpected errors are logged, not shown. */
 function asUpfrontError(error: unknown, c: Context<Env>, log: Logger): UpfrontError {
-  if (error instanceof UpfrontError) return error;
+  if (error instanceof UpfrontError) {
+    // A failure the client is told of in its own words, whose cause the operator must see (a processor's).
+    if (error.cause !== undefined) log.error({ err: error.cause, reqId: c.get('requestId'), code: error.code }, error.detail);
+    return error;
+  }
   // Storage errors carry `code = 'storage_unavailable'` (see storage drivers).
   if ((error as { code?: unknown } | null)?.code === 'storage_unavailable') {
     return new UpfrontError('storage_unavailable', 'Storage did not answer; try again in a moment.');
@@ -71,6 +77,8 @@ export function createApp({ services, authenticate, log, devIssuer, storageEndpo
     return c.body(await openApi, 200, { 'content-type': 'application/json', ...cors.headersFor(c.req.header('origin')) });
   });
 
+  // The store's events: authenticated by their own secret, not a user's token, nor from browsers (no CORS).
+  hookRoutes(app, services, log);
   app.use('/v1/*', cors.middleware);
 
   app.get('/v1/routes', (c) => {
@@ -94,6 +102,7 @@ export function createApp({ services, authenticate, log, devIssuer, storageEndpo
   });
   uploadRoutes(app, services);
   fileRoutes(app, services);
+  usageRoutes(app, services);
 
   app.notFound(async (c) => {
     if (fallback && !c.req.path.startsWith('/v1/')) {

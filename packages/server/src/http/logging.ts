@@ -26,7 +26,9 @@ export function configSecrets(config: UpfrontConfig, extra: (string | undefined)
   else found.push(storage.secret);
   const cdn = config.buckets.cdn;
   if (cdn && 'secret' in cdn) found.push(cdn.secret);
+  found.push(config.events?.secret);
   if (config.auth.devKey !== undefined) found.push(config.auth.devKey, privateKeyPart(config.auth.devKey));
+  for (const { webhook } of config.routes.values()) if (webhook) found.push(webhook.secret, webhook.secret.slice('whsec_'.length));
   try {
     found.push(decodeURIComponent(new URL(config.databaseUrl).password) || undefined);
   } catch {

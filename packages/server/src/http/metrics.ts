@@ -19,6 +19,10 @@ export interface UpfrontMetrics {
   readonly uploadsRejected: Counter<'route' | 'reason'>;
   readonly bytesPromoted: Counter<'route'>;
   readonly storageDuration: Histogram<'operation' | 'outcome'>;
+  readonly storageEvents: Counter<'outcome'>;
+  readonly sweeperActions: Counter<'action'>;
+  readonly processorRuns: Counter<'processor' | 'outcome'>;
+  readonly webhookDeliveries: Counter<'route' | 'outcome'>;
 }
 
 export function createMetrics(): UpfrontMetrics {
@@ -63,11 +67,35 @@ export function createMetrics(): UpfrontMetrics {
       labelNames: ['route'],
       registers,
     }),
+    webhookDeliveries: new Counter({
+      name: 'upfront_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by upload route and outcome (delivered, failed and retried later, or dead-lettered).',
+      labelNames: ['route', 'outcome'],
+      registers,
+    }),
+    processorRuns: new Counter({
+      name: 'upfront_processor_runs_total',
+      help: 'Runs of route processors, by processor name and outcome (ok, rejected, timeout, failed).',
+      labelNames: ['processor', 'outcome'],
+      registers,
+    }),
+    storageEvents: new Counter({
+      name: 'upfront_storage_events_total',
+      help: 'Records of storage events the hook received, by outcome (completed, rejected, ignored, refused, failed; unauthorized and malformed requests count once).',
+      labelNames: ['outcome'],
+      registers,
+    }),
     storageDuration: new Histogram({
       name: 'upfront_storage_request_duration_seconds',
       help: 'Time of calls to storage, by operation and outcome (ok or error).',
       labelNames: ['operation', 'outcome'],
       buckets: STORAGE_BUCKETS,
+      registers,
+    }),
+    sweeperActions: new Counter({
+      name: 'upfront_sweeper_actions_total',
+      help: 'What the sweeper did, by action (expired, finalized, healed, staged_deleted, orphan_deleted, …; see sweeper/report.ts).',
+      labelNames: ['action'],
       registers,
     }),
   };

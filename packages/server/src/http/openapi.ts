@@ -89,7 +89,7 @@ export const operations: Operation[] = [
     status: 201,
     alsoStatus: { status: 200, description: 'An unfinished multipart upload of the same file (same fingerprint), with the parts storage holds: resume it.' },
     response: 'CreatedUpload',
-    errors: [...JSON_BODY_ERRORS, 'invalid_filename', 'file_too_large', 'type_not_allowed', 'not_found', 'storage_unavailable'],
+    errors: [...JSON_BODY_ERRORS, 'invalid_filename', 'file_too_large', 'type_not_allowed', 'not_found', 'quota_exceeded', 'rate_limited', 'storage_unavailable'],
   },
   {
     method: 'post',
@@ -101,6 +101,16 @@ export const operations: Operation[] = [
     status: 200,
     response: 'SignedParts',
     errors: [...JSON_BODY_ERRORS, 'not_found', 'upload_aborted', 'upload_completed', 'upload_expired'],
+  },
+  {
+    method: 'get',
+    path: '/v1/usage',
+    operationId: 'getUsage',
+    summary: 'What you keep and have reserved, over all routes and per route, with your limits',
+    auth: true,
+    status: 200,
+    response: 'Usage',
+    errors: [],
   },
   {
     method: 'get',
@@ -251,7 +261,9 @@ function describe(operation: Operation): Record<string, unknown> {
   if (operation.alsoStatus) responses[String(operation.alsoStatus.status)] = success(operation.alsoStatus.description);
   const errors = [...operation.errors, ...(operation.auth ? AUTH_ERRORS : [])];
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of errors) byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
+  for (const code of errors) {
+    for (const status of [ERRORS[code].status, ...(ERRORS[code].alsoStatus ?? [])]) byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[String(status)] = {
       description: codes.map((code) => `\`${code}\`: ${ERRORS[code].title}`).join('; '),

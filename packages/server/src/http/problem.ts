@@ -4,7 +4,8 @@
  */
 import type { ErrorCode, UpfrontError } from '../errors.ts';
 
-export const ERRORS: Record<ErrorCode, { status: number; title: string }> = {
+/** `alsoStatus`: other statuses a code is sent with (UpfrontError's `options.status`). */
+export const ERRORS: Record<ErrorCode, { status: number; title: string; alsoStatus?: number[] }> = {
   invalid_request: { status: 400, title: 'Invalid request' },
   invalid_filename: { status: 400, title: 'Invalid filename' },
   unauthorized: { status: 401, title: 'Authentication required' },
@@ -20,6 +21,14 @@ export const ERRORS: Record<ErrorCode, { status: number; title: string }> = {
   content_type_mismatch: { status: 422, title: 'Content does not match its type' },
   size_mismatch: { status: 422, title: 'Size does not match' },
   checksum_mismatch: { status: 422, title: 'Checksum does not match' },
+  image_invalid: { status: 422, title: 'Not a whole, valid image' },
+  // A processor of the app's rejected the file: its own code is the upload's errorCode.
+  file_rejected: { status: 422, title: 'Rejected by a processor' },
+  processor_timeout: { status: 422, title: 'Processing took too long' },
+  processing_failed: { status: 503, title: 'Processing failed' },
+  // 413 when the bytes would exceed the quota, 403 when the number of files would.
+  quota_exceeded: { status: 413, title: 'Quota exceeded', alsoStatus: [403] },
+  rate_limited: { status: 429, title: 'Too many requests' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   auth_unavailable: { status: 503, title: 'Identity provider unavailable' },
   not_ready: { status: 503, title: 'Not ready' },
@@ -27,12 +36,14 @@ export const ERRORS: Record<ErrorCode, { status: number; title: string }> = {
 };
 
 export function problemResponse(error: UpfrontError, headers?: Record<string, string>): Response {
-  const { status, title } = ERRORS[error.code];
+  const { title } = ERRORS[error.code];
+  const status = error.options.status ?? ERRORS[error.code].status;
   const body = { type: `https://upfront.dev/errors/${error.code}`, title, status, code: error.code, detail: error.detail };
   return new Response(JSON.stringify(body), {
     status,
     headers: {
       ...headers,
+      ...error.options.headers,
       'content-type': 'application/problem+json',
       ...(status === 401 && { 'www-authenticate': 'Bearer' }),
     },

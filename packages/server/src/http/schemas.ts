@@ -186,7 +186,7 @@ const uploadEntries = {
   expiresAt: timestamp('When the signed request stops working.'),
   fileId: v.pipe(v.nullable(v.string()), v.description('The file, once the upload is `ready`.')),
   replaces: v.pipe(v.nullable(v.string()), v.description('The file this upload writes a new version of, if it replaces one.')),
-  errorCode: v.pipe(v.nullable(v.string()), v.description('Why verification rejected it (`rejected` only).')),
+  errorCode: v.pipe(v.nullable(v.string()), v.description('Why verification rejected it (`rejected` only): an error code, or the code of the app\'s processor that rejected it.')),
   multipart: v.pipe(
     v.nullable(
       v.object({
@@ -210,6 +210,15 @@ export const CreatedUpload = v.object({
   post: v.pipe(v.optional(PresignedPost), v.description('With strategy `post`.')),
 });
 
+export const FileVariant = v.object({
+  name: text('The variant\'s name in the route\'s config, e.g. `thumb`.'),
+  url: text('Like the file\'s own: public, or a short-lived signed download for private files.'),
+  width: v.pipe(v.number(), v.integer(), v.description('Pixels.')),
+  height: v.pipe(v.number(), v.integer(), v.description('Pixels.')),
+  contentType: text('Its format, e.g. image/webp.'),
+  size: bytes('Length in bytes.'),
+});
+
 export const File = v.object({
   id: uuid('The file id.'),
   route: text('The route it was uploaded on.'),
@@ -221,6 +230,14 @@ export const File = v.object({
   sha256: v.pipe(v.nullable(v.string()), v.description('Hex SHA-256 the client computed, when it sent one.')),
   createdAt: timestamp('When it was stored.'),
   url: text('The public URL, or for private files a short-lived signed download (Content-Disposition: attachment).'),
+  variants: v.pipe(
+    v.optional(v.array(FileVariant)),
+    v.description('Sizes the route\'s `image` processor made of it, by name ([] for other files); the API always answers it, webhooks leave it out.'),
+  ),
+  missing: v.pipe(
+    v.optional(v.literal(true)),
+    v.description('Present (true) when the sweeper found the file\'s bytes gone from storage; its URL then answers 404.'),
+  ),
 });
 
 export const FileList = v.object({
@@ -273,6 +290,30 @@ export const Readiness = v.object({
   }),
 });
 
+const usageEntries = {
+  bytes: bytes('Bytes of the files you keep.'),
+  files: bytes('Files you keep.'),
+  reservedBytes: bytes('Bytes your unfinished uploads have reserved (they count against the limits until they end).'),
+  reservedFiles: bytes('Files your unfinished uploads will add.'),
+};
+const limitsOf = (what: string) =>
+  v.pipe(
+    v.object({
+      bytes: v.pipe(v.nullable(v.number()), v.description('Bytes allowed; null: no limit.')),
+      files: v.pipe(v.nullable(v.number()), v.description('Files allowed; null: no limit.')),
+    }),
+    v.description(what),
+  );
+export const Usage = v.object({
+  ...usageEntries,
+  limits: limitsOf('Your limits over all routes.'),
+  routes: v.pipe(
+    v.array(v.object({ route: text('Route name.'), ...usageEntries, limits: limitsOf('Your limits on this route.') })),
+    v.description('Every route, with your usage of it.'),
+  ),
+  createsPerMinute: v.pipe(v.nullable(v.number()), v.description('Uploads you may start per minute; null: no limit.')),
+});
+
 export const Problem = v.object({
   type: text('A URL naming the error code.'),
   title: text('A short summary of the code.'),
@@ -294,6 +335,7 @@ export const components = {
   PresignedPost,
   Upload,
   CreatedUpload,
+  FileVariant,
   File,
   FileList,
   FileVersion,
@@ -303,12 +345,14 @@ export const components = {
   DevToken,
   Health,
   Readiness,
+  Usage,
   Problem,
 };
 
 export type UploadJson = v.InferOutput<typeof Upload>;
 export type CreatedUploadJson = v.InferOutput<typeof CreatedUpload>;
 export type FileJson = v.InferOutput<typeof File>;
+export type FileVariantJson = v.InferOutput<typeof FileVariant>;
 export type FileListJson = v.InferOutput<typeof FileList>;
 export type FileVersionListJson = v.InferOutput<typeof FileVersionList>;
 export type RouteListJson = v.InferOutput<typeof RouteList>;
@@ -316,3 +360,4 @@ export type DevTokenJson = v.InferOutput<typeof DevToken>;
 export type SignedPartsJson = v.InferOutput<typeof SignedParts>;
 export type HealthJson = v.InferOutput<typeof Health>;
 export type ReadinessJson = v.InferOutput<typeof Readiness>;
+export type UsageJson = v.InferOutput<typeof Usage>;

@@ -8,6 +8,8 @@ import type { Services } from '../services.ts';
 import type { FileRecord } from '../store/types.ts';
 import { contentDisposition } from '../uploads/filename.ts';
 import { listFileVersions, restoreFileVersion } from '../uploads/versions.ts';
+import { fileDeleted } from '../webhooks/events.ts';
+import { deleteVariants } from '../processors/variants.ts';
 
 async function ownFile(services: Services, userId: string, id: string): Promise<FileRecord> {
   const file = await services.store.getFile(id);
@@ -44,7 +46,8 @@ export function fileRoutes(app: Hono<Env>, services: Services): void {
   app.delete('/v1/files/:id', async (c) => {
     const file = await ownFile(services, c.get('user').id, idParam(c, 'file'));
     await services.storage.delete(file.visibility, file.key);
-    await services.store.deleteFile(file.id);
+    await deleteVariants(services, file);
+    await services.store.deleteFile(file.id, fileDeleted(services, file.route));
     return c.body(null, 204);
   });
 

@@ -35,6 +35,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { createMultipartUploads, MAX_PART_NUMBER, type PartExpectation } from './disk-multipart.ts';
+import { listDiskMultipartUploads, listDiskObjects } from './disk-listing.ts';
 import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { createPresigner } from './presigner.ts';
 import { objectUrl, type Credentials } from './sigv4.ts';
@@ -44,8 +45,10 @@ import {
   type CopyOptions,
   type CopyResult,
   type ObjectHead,
+  type ObjectRead,
   type ObjectRef,
   type ObjectVersion,
+  type PutOptions,
   type PresignedPost,
   type PresignedPut,
   type PresignGetInput,
@@ -742,6 +745,32 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       }
     },
 
+    async read(bucket: Bucket, key: string, options: { ifMatch?: string } = {}): Promise<ObjectRead | null> {
+      const file = await openFile(bucket, key);
+      if (!file) return null;
+      try {
+        // The open descriptor holds one file: the head and the bytes are of the same version.
+        const head = await headOf(file);
+        if (options.ifMatch !== undefined && head.etag !== options.ifMatch) throw new ObjectChangedError(`${bucket}/${key} changed`);
+        return { head, body: fileStream(file.handle, { start: 0, end: file.size - 1 }) };
+      } catch (error) {
+        await file.handle.close();
+        throw error;
+      }
+    },
+
+    async put(bucket: Bucket, key: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<CopyResult> {
+      // Streamed into a staged object of its own, then copied (a link) like any promotion, versions and all.
+      const scratch = `.put/${randomUUID()}`;
+      const written = await writeObject('staging', scratch, body, { contentType: options.contentType }, { minSize: options.size, maxSize: options.size });
+      try {
+        const copied = await this.copy({ bucket: 'staging', key: scratch }, { bucket, key }, options);
+        return { ...copied, ...(written.etag !== undefined && { etag: written.etag }) };
+      } finally {
+        await deleteCurrent('staging', scratch);
+      }
+    },
+
     async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<CopyResult> {
       const { ifMatch, ...metadata } = options;
       const source = await sourceOf(from);
@@ -796,6 +825,12 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
       filePath('objects', 'staging', key);
       return multipart.abort(key, uploadId);
     },
+
+    list(bucket: Bucket, options: { prefix?: string; after?: string } = {}) {
+      if (!isBucket(bucket)) throw new DiskStorageError('InvalidKey', `There is no bucket ${JSON.stringify(bucket)}.`);
+      return listDiskObjects(root, bucket, options);
+    },
+    listMultipartUploads: (prefix?: string) => listDiskMultipartUploads(root, prefix),
 
     delete(bucket: Bucket, key: string, versionId?: string): Promise<void> {
       return placements.run(filePath('objects', bucket, key), () => (versionId === undefined ? deleteCurrent(bucket, key) : deleteVersion(bucket, key, versionId)));

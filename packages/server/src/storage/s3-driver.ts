@@ -17,9 +17,12 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { DEFAULT_PART_COPY_THRESHOLD, type S3DriverConfig } from './s3-config.ts';
 import * as multipart from './s3-multipart.ts';
+import { listMultipartUploads, listObjects } from './s3-listing.ts';
 import { createPresigner, postConditions } from './presigner.ts';
 import { profileOf } from './providers.ts';
 import { encodeKey, objectUrl, type Credentials } from './sigv4.ts';
@@ -28,9 +31,13 @@ import {
   type Bucket,
   type CopyOptions,
   type CopyResult,
+  type InProgressMultipart,
+  type ObjectPage,
   type ObjectVersion,
   type ObjectHead,
+  type ObjectRead,
   type ObjectRef,
+  type PutOptions,
   type PresignedPost,
   type PresignedPut,
   type PresignGetInput,
@@ -162,6 +169,40 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
       }
     },
 
+    async read(bucket: Bucket, key: string, options: { ifMatch?: string } = {}): Promise<ObjectRead | null> {
+      try {
+        const response = await client.send(
+          new GetObjectCommand({ Bucket: buckets[bucket], Key: key, ...(options.ifMatch !== undefined && { IfMatch: options.ifMatch }) }),
+        );
+        const head: ObjectHead = {
+          size: response.ContentLength ?? 0,
+          ...(response.ContentType !== undefined && { contentType: response.ContentType }),
+          ...(response.ETag !== undefined && { etag: response.ETag }),
+        };
+        return { head, body: response.Body ? response.Body.transformToWebStream() : new Blob([]).stream() };
+      } catch (error) {
+        if (isPreconditionFailed(error)) throw new ObjectChangedError(`${buckets[bucket]}/${key} changed`);
+        if (isMissing(error)) return null;
+        throw storageError(error, `GET ${buckets[bucket]}/${key}`);
+      }
+    },
+
+    async put(bucket: Bucket, key: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<CopyResult> {
+      // A stream of known length is one PutObject (the SDK takes node streams, not web ones).
+      const command = new PutObjectCommand({
+        Bucket: buckets[bucket],
+        Key: key,
+        Body: Readable.fromWeb(body as NodeReadableStream<Uint8Array>),
+        ContentLength: options.size,
+        ContentType: options.contentType,
+        ...(options.storageClass !== undefined && { StorageClass: options.storageClass as StorageClass }),
+        ...(options.cacheControl !== undefined && { CacheControl: options.cacheControl }),
+        ...(options.contentDisposition !== undefined && { ContentDisposition: options.contentDisposition }),
+      });
+      const { VersionId, ETag } = await attempt(`PUT ${buckets[bucket]}/${key}`, () => client.send(command));
+      return { ...(VersionId !== undefined && { versionId: VersionId }), ...(ETag !== undefined && { etag: ETag }) };
+    },
+
     async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<CopyResult> {
       const source = { bucket: buckets[from.bucket], key: from.key, ...(from.versionId !== undefined && { versionId: from.versionId }) };
       if (options.size !== undefined && options.size > partCopyThreshold) {
@@ -232,6 +273,14 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
 
     abortMultipart(key: string, uploadId: string): Promise<void> {
       return attempt(`ABORT MULTIPART ${buckets.staging}/${key}`, () => multipart.abort(client, staged(key), uploadId));
+    },
+
+    list(bucket: Bucket, options: { prefix?: string; after?: string } = {}): Promise<ObjectPage> {
+      return attempt(`LIST ${buckets[bucket]}/${options.prefix ?? ''}`, () => listObjects(client, buckets[bucket], options));
+    },
+
+    listMultipartUploads(prefix?: string): Promise<InProgressMultipart[]> {
+      return attempt(`LIST MULTIPART ${buckets.staging}/${prefix ?? ''}`, () => listMultipartUploads(client, buckets.staging, prefix));
     },
   };
 }

@@ -5,7 +5,8 @@
 import type { UpfrontMetrics } from '../http/metrics.ts';
 import type { StorageDriver } from './types.ts';
 
-type Timed = 'head' | 'readStart' | 'copy' | 'delete' | 'listVersions' | 'createMultipart' | 'listParts' | 'completeMultipart' | 'abortMultipart';
+type Timed = 'head' | 'readStart' | 'copy' | 'delete' | 'listVersions' | 'createMultipart' | 'listParts' | 'completeMultipart' | 'abortMultipart'
+  | 'list' | 'listMultipartUploads' | 'read' | 'put';
 
 export function timedDriver(driver: StorageDriver, metrics: UpfrontMetrics): StorageDriver {
   const time = <K extends Timed>(operation: K): StorageDriver[K] => {
@@ -38,5 +39,9 @@ export function timedDriver(driver: StorageDriver, metrics: UpfrontMetrics): Sto
     listParts: time('listParts'),
     completeMultipart: time('completeMultipart'),
     abortMultipart: time('abortMultipart'),
+    list: time('list'),
+    listMultipartUploads: time('listMultipartUploads'),
+    read: time('read'),
+    put: time('put'),
   };
 }

@@ -136,6 +136,39 @@ export interface ObjectRef {
   versionId?: string;
 }
 
+/** An object a listing names (the current version of its key). */
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+  /** Absent where listing does not give it cheaply (the disk driver). */
+  etag?: string;
+}
+
+/** One page of a listing, in key order; `next` (the last key) continues it as `after`, absent on the last page. */
+export interface ObjectPage {
+  objects: ListedObject[];
+  next?: string;
+}
+
+/** An object opened for reading: its head and a stream of all its bytes (of the version the head describes). */
+export interface ObjectRead {
+  head: ObjectHead;
+  body: ReadableStream<Uint8Array>;
+}
+
+/** Metadata of an object written with put, and its exact length (a single write: at most 5 GiB on S3). */
+export interface PutOptions extends Omit<CopyOptions, 'ifMatch' | 'size'> {
+  size: number;
+}
+
+/** A multipart upload storage holds in the staging bucket, not yet completed or aborted. */
+export interface InProgressMultipart {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
 export interface StorageDriver {
   readonly kind: 'disk' | 's3';
   /** Presigned PUT into the staging bucket. */
@@ -153,6 +186,16 @@ export interface StorageDriver {
    * when it does not exist. For verification: size, ETag and magic bytes of one version.
    */
   readStart(bucket: Bucket, key: string, length: number): Promise<ObjectStart | null>;
+  /**
+   * Streams the whole object; null when it does not exist. With `ifMatch`, only the version of that ETag:
+   * else ObjectChangedError (processors read exactly the bytes that were verified).
+   */
+  read(bucket: Bucket, key: string, options?: { ifMatch?: string }): Promise<ObjectRead | null>;
+  /**
+   * Writes `body` (exactly `options.size` bytes) as the object, a new version in a versioned bucket as a
+   * copy writes one (processed bytes, image variants).
+   */
+  put(bucket: Bucket, key: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<CopyResult>;
   /**
    * Server-side copy, replacing metadata with `options`. Over an existing object of a versioned bucket
    * it writes a new version (the public and private buckets keep versions where storage does: S3
@@ -182,4 +225,9 @@ export interface StorageDriver {
   completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;
   /** Aborts the multipart upload and drops its parts; an unknown upload is not an error. */
   abortMultipart(key: string, uploadId: string): Promise<void>;
+
+  /** One page of the bucket's objects (keys starting with `prefix`, after `after`), in key order (the sweeper's). */
+  list(bucket: Bucket, options?: { prefix?: string; after?: string }): Promise<ObjectPage>;
+  /** Every multipart upload in progress in the staging bucket under `prefix` (the sweeper's). */
+  listMultipartUploads(prefix?: string): Promise<InProgressMultipart[]>;
 }

@@ -7,6 +7,8 @@ import { FinishUploadError } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { inWriteTransaction, migrate } from './migrations.ts';
 import type { FilesTable, FileVersionsTable, StoreDatabase, StoreDialect, UploadsTable } from './migrations.ts';
+import { insertOutboxMessage, KyselyWebhookOutbox, type NewOutboxMessage } from './webhook-outbox.ts';
+import { KyselyFileVariants } from './file-variants.ts';
 import type {
   FileRecord,
   FileVersionRecord,
@@ -15,9 +17,15 @@ import type {
   NewFile,
   NewFileVersion,
   NewUpload,
+  QuotaCheck,
+  QuotaExceeded,
   UploadRecord,
   UploadState,
+  UserUsage,
+  Visibility,
 } from './types.ts';
+import { countRequest, lockUserQuota, readUsage } from './usage.ts';
+import { filesByKey, filesPage, markMissing, unfinishedUploads, uploadsByKey, type Page } from './sweep-queries.ts';
 
 const defaultListLimit = 50;
 const maxListLimit = 200;
@@ -37,10 +45,30 @@ export class KyselyStore implements MetadataStore {
     maxBatch: maxInsertBatch,
   });
   readonly #uploadInsertQueries = new Map<number, CompiledQuery<Selectable<UploadsTable>>>();
+  readonly webhookOutbox: KyselyWebhookOutbox;
+  readonly variants: KyselyFileVariants;
 
   constructor(db: Kysely<StoreDatabase>, options: KyselyStoreOptions) {
     this.#db = db;
     this.#options = options;
+    this.webhookOutbox = new KyselyWebhookOutbox(db, options.dialect);
+    this.variants = new KyselyFileVariants(db, options.dialect);
+  }
+
+  /**
+   * `work` as one write transaction, given `emit` to write a webhook event in it; once a transaction
+   * that wrote one has committed, the delivery worker is nudged.
+   */
+  async #writing<T>(work: (trx: Kysely<StoreDatabase>, emit: (message: NewOutboxMessage) => Promise<void>) => Promise<T>): Promise<T> {
+    let emitted = false;
+    const result = await inWriteTransaction(this.#db, this.#options.dialect, (trx) =>
+      work(trx, async (message) => {
+        await insertOutboxMessage(trx, message, Date.now());
+        emitted = true;
+      }),
+    );
+    if (emitted) this.webhookOutbox.written();
+    return result;
   }
 
   migrate(): Promise<void> {
@@ -48,34 +76,29 @@ export class KyselyStore implements MetadataStore {
   }
 
   async createUpload(upload: NewUpload): Promise<UploadRecord> {
-    const now = Date.now();
-    const row = await this.#uploadInserts.add({
-      id: upload.id,
-      user_id: upload.userId,
-      route: upload.route,
-      strategy: upload.strategy,
-      key: upload.key,
-      visibility: upload.visibility,
-      filename: upload.filename,
-      content_type: upload.contentType,
-      size: byteCount(upload.size),
-      state: 'pending',
-      error_code: null,
-      file_id: null,
-      etag: null,
-      multipart_id: upload.multipart?.uploadId ?? null,
-      part_size: upload.multipart ? byteCount(upload.multipart.partSize) : null,
-      part_count: upload.multipart?.partCount ?? null,
-      content_md5: upload.contentMd5,
-      sha256: upload.sha256,
-      fingerprint: upload.fingerprint,
-      replaces: upload.replaces ?? null,
-      created_at: now,
-      updated_at: now,
-      expires_at: epochMillis(upload.expiresAt, 'expiresAt'),
-    });
-    return toUploadRecord(row);
+    return toUploadRecord(await this.#uploadInserts.add(newUploadRow(upload, Date.now())));
   }
+
+  createUploadWithinQuota(upload: NewUpload, checks: QuotaCheck[]): Promise<{ upload: UploadRecord } | { exceeded: QuotaExceeded }> {
+    const { dialect } = this.#options;
+    return inWriteTransaction(this.#db, dialect, async (trx) => {
+      await lockUserQuota(trx, dialect, upload.userId);
+      const usage = await readUsage(trx, upload.userId);
+      const exceeded = firstExceeded(usage, checks, upload);
+      if (exceeded) return { exceeded };
+      const row = await trx.insertInto('uploads').values(newUploadRow(upload, Date.now())).returningAll().executeTakeFirstOrThrow();
+      return { upload: toUploadRecord(row) };
+    });
+  }
+
+  getUsage(userId: string): Promise<UserUsage> {
+    return readUsage(this.#db, userId);
+  }
+
+  countRequest(key: string, windowStart: number, windowMs: number): Promise<{ current: number; previous: number }> {
+    return countRequest(this.#db, key, windowStart, windowMs);
+  }
+
 
   /**
    * One `INSERT … VALUES (…), (…) RETURNING *` for a batch of new uploads. Its SQL depends only on
@@ -105,22 +128,18 @@ export class KyselyStore implements MetadataStore {
     from: UploadState[],
     to: UploadState,
     patch: { errorCode?: string | null; etag?: string | null } = {},
+    { event }: { event?: NewOutboxMessage } = {},
   ): Promise<UploadRecord | undefined> {
     if (from.length === 0) return undefined;
-    // One UPDATE whose WHERE is the compare: of two racing callers, the second re-checks the
-    // state after the first commits and matches nothing.
-    const row = await this.#db
-      .updateTable('uploads')
-      .set({
-        state: to,
-        updated_at: Date.now(),
-        ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
-        ...(patch.etag !== undefined && { etag: patch.etag }),
-      })
-      .where('id', '=', id)
-      .where('state', 'in', from)
-      .returningAll()
-      .executeTakeFirst();
+    if (event) {
+      // The same compare-and-set, and its event only if it matched.
+      return this.#writing(async (trx, emit) => {
+        const row = await transition(trx, id, from, to, patch);
+        if (row) await emit(event);
+        return row && toUploadRecord(row);
+      });
+    }
+    const row = await transition(this.#db, id, from, to, patch);
     return row && toUploadRecord(row);
   }
 
@@ -130,9 +149,12 @@ export class KyselyStore implements MetadataStore {
    * file back), or has ended without a file: an abort that won a race must not be overridden by a
    * promotion that started before it.
    */
-  finishUpload(file: NewFile, { etag = null, versionId }: { etag?: string | null; versionId?: string } = {}): Promise<FileRecord> {
+  finishUpload(
+    file: NewFile,
+    { etag = null, versionId, event }: { etag?: string | null; versionId?: string; event?: (file: FileRecord) => NewOutboxMessage } = {},
+  ): Promise<FileRecord> {
     const { dialect } = this.#options;
-    return inWriteTransaction(this.#db, dialect, async (trx) => {
+    return this.#writing(async (trx, emit) => {
       const upload = await lockUpload(trx, dialect, file.uploadId, file.userId);
       const existing = await trx
         .selectFrom('files')
@@ -176,13 +198,19 @@ export class KyselyStore implements MetadataStore {
         .set({ state: 'ready', file_id: file.id, etag, updated_at: now })
         .where('id', '=', file.uploadId)
         .execute();
-      return toFileRecord(inserted);
+      const recorded = toFileRecord(inserted);
+      if (event) await emit(event(recorded));
+      return recorded;
     });
   }
 
-  finishReplacement(version: NewFileVersion & { uploadId: string }, userId: string, { etag = null }: { etag?: string | null } = {}): Promise<void> {
+  finishReplacement(
+    version: NewFileVersion & { uploadId: string },
+    userId: string,
+    { etag = null, event }: { etag?: string | null; event?: NewOutboxMessage } = {},
+  ): Promise<void> {
     const { dialect } = this.#options;
-    return inWriteTransaction(this.#db, dialect, async (trx) => {
+    return this.#writing(async (trx, emit) => {
       const upload = await lockUpload(trx, dialect, version.uploadId, userId);
       const file = await trx.selectFrom('files').select('id').where('id', '=', version.fileId).executeTakeFirst();
       if (!file) throw new FinishUploadError('file_deleted', `File ${version.fileId}, which upload ${version.uploadId} replaces, has been deleted.`);
@@ -197,11 +225,16 @@ export class KyselyStore implements MetadataStore {
         .set({ state: 'ready', file_id: version.fileId, etag, updated_at: now })
         .where('id', '=', version.uploadId)
         .execute();
+      if (event) await emit(event);
     });
   }
 
-  async addFileVersion(version: NewFileVersion): Promise<void> {
-    await upsertVersion(this.#db, version, Date.now());
+  async addFileVersion(version: NewFileVersion, { event }: { event?: NewOutboxMessage } = {}): Promise<void> {
+    if (!event) return upsertVersion(this.#db, version, Date.now());
+    await this.#writing(async (trx, emit) => {
+      await upsertVersion(trx, version, Date.now());
+      await emit(event);
+    });
   }
 
   async listFileVersions(fileId: string): Promise<FileVersionRecord[]> {
@@ -276,9 +309,9 @@ export class KyselyStore implements MetadataStore {
    * stays (state `ready`): it is the record that this upload was completed, which is what stops a
    * retried complete from recording the file again.
    */
-  deleteFile(id: string): Promise<boolean> {
-    return inWriteTransaction(this.#db, this.#options.dialect, async (trx) => {
-      const deleted = await trx.deleteFrom('files').where('id', '=', id).returning('upload_id').executeTakeFirst();
+  deleteFile(id: string, { event }: { event?: (file: FileRecord) => NewOutboxMessage } = {}): Promise<boolean> {
+    return this.#writing(async (trx, emit) => {
+      const deleted = await trx.deleteFrom('files').where('id', '=', id).returningAll().executeTakeFirst();
       if (!deleted) return false;
       await trx.deleteFrom('file_versions').where('file_id', '=', id).execute();
       await trx
@@ -287,6 +320,7 @@ export class KyselyStore implements MetadataStore {
         .where('id', '=', deleted.upload_id)
         .where('file_id', '=', id)
         .execute();
+      if (event) await emit(event(toFileRecord(deleted)));
       return true;
     });
   }
@@ -305,9 +339,95 @@ export class KyselyStore implements MetadataStore {
     return row && toUploadRecord(row);
   }
 
+  async listUnfinishedUploads(page: Page): Promise<UploadRecord[]> {
+    return (await unfinishedUploads(this.#db, page)).map(toUploadRecord);
+  }
+
+  async findUploadsByKey(keys: string[]): Promise<UploadRecord[]> {
+    return (await uploadsByKey(this.#db, keys)).map(toUploadRecord);
+  }
+
+  async findFilesByKey(visibility: Visibility, keys: string[]): Promise<FileRecord[]> {
+    return (await filesByKey(this.#db, visibility, keys)).map(toFileRecord);
+  }
+
+  async scanFiles(page: Page): Promise<FileRecord[]> {
+    return (await filesPage(this.#db, page)).map(toFileRecord);
+  }
+
+  setFileMissing(id: string, missingAt: Date | null): Promise<boolean> {
+    return markMissing(this.#db, id, missingAt);
+  }
+
   close(): Promise<void> {
     return this.#db.destroy();
   }
+}
+
+/** The row of a new upload, `pending`. */
+function newUploadRow(upload: NewUpload, now: number): Insertable<UploadsTable> {
+  return {
+    id: upload.id,
+    user_id: upload.userId,
+    route: upload.route,
+    strategy: upload.strategy,
+    key: upload.key,
+    visibility: upload.visibility,
+    filename: upload.filename,
+    content_type: upload.contentType,
+    size: byteCount(upload.size),
+    state: 'pending',
+    error_code: null,
+    file_id: null,
+    etag: null,
+    multipart_id: upload.multipart?.uploadId ?? null,
+    part_size: upload.multipart ? byteCount(upload.multipart.partSize) : null,
+    part_count: upload.multipart?.partCount ?? null,
+    content_md5: upload.contentMd5,
+    sha256: upload.sha256,
+    fingerprint: upload.fingerprint,
+    replaces: upload.replaces ?? null,
+    created_at: now,
+    updated_at: now,
+    expires_at: epochMillis(upload.expiresAt, 'expiresAt'),
+  };
+}
+
+/** The first check the new upload would break: its bytes, or one file more (a replacement adds none). */
+function firstExceeded(usage: UserUsage, checks: QuotaCheck[], upload: NewUpload): QuotaExceeded | undefined {
+  const empty = { bytes: 0, files: 0, reservedBytes: 0, reservedFiles: 0 };
+  for (const check of checks) {
+    const used = check.route === undefined ? usage.total : (usage.routes.get(check.route) ?? empty);
+    if (check.bytes !== undefined && used.bytes + used.reservedBytes + upload.size > check.bytes) return { check, limit: 'bytes', usage: used };
+    const adds = upload.replaces ? 0 : 1;
+    if (check.files !== undefined && used.files + used.reservedFiles + adds > check.files) return { check, limit: 'files', usage: used };
+  }
+  return undefined;
+}
+
+/**
+ * One UPDATE whose WHERE is the compare: of two racing callers, the second re-checks the state after
+ * the first commits and matches nothing.
+ */
+function transition(
+  db: Kysely<StoreDatabase>,
+  id: string,
+  from: UploadState[],
+  to: UploadState,
+  patch: { errorCode?: string | null; etag?: string | null },
+): Promise<Selectable<UploadsTable> | undefined> {
+  return db
+    .updateTable('uploads')
+    .set({
+      state: to,
+      updated_at: Date.now(),
+      ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
+      ...(patch.etag !== undefined && { etag: patch.etag }),
+    })
+    .where('id', '=', id)
+    .where('state', 'in', from)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /**
@@ -425,6 +545,7 @@ function toFileRecord(row: Selectable<FilesTable>): FileRecord {
     versionId: row.version_id,
     revision: integer(row.revision),
     createdAt: new Date(integer(row.created_at)),
+    ...(row.missing_at !== null && { missingAt: new Date(integer(row.missing_at)) }),
   };
 }
 

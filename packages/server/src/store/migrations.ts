@@ -8,6 +8,8 @@
 import { sql } from 'kysely';
 import type { ColumnType, Kysely } from 'kysely';
 import type { Strategy, UploadState, Visibility } from './types.ts';
+import type { WebhookOutboxTable } from './webhook-outbox.ts';
+import type { FileVariantsTable } from './file-variants.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -54,6 +56,8 @@ export interface FilesTable {
   version_id: string | null;
   revision: ColumnType<number, number | undefined, number>;
   created_at: Int8;
+  /** When the sweeper found the file's object gone from storage (migration 8); null while it is there. */
+  missing_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
 
 export interface FileVersionsTable {
@@ -67,6 +71,12 @@ export interface FileVersionsTable {
   created_at: Int8;
 }
 
+export interface RateLimitWindowsTable {
+  key: string;
+  window_start: Int8;
+  count: number;
+}
+
 interface MigrationsTable {
   version: number;
   name: string;
@@ -77,6 +87,10 @@ export interface StoreDatabase {
   uploads: UploadsTable;
   files: FilesTable;
   file_versions: FileVersionsTable;
+  webhook_outbox: WebhookOutboxTable;
+  // TABLES OF MIGRATIONS 5-9 GO HERE, one line each
+  file_variants: FileVariantsTable;
+  rate_limit_windows: RateLimitWindowsTable;
   upfront_migrations: MigrationsTable;
 }
 
@@ -182,6 +196,79 @@ const migrations: Migration[] = [
         .addColumn('sha256', 'text')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('file_versions_pkey', ['file_id', 'version_id'])
+        .execute();
+    },
+  },
+  // MIGRATION 5 (storage events) GOES HERE
+  {
+    version: 6,
+    name: 'webhook outbox',
+    async up(db) {
+      // Written in the transaction of the change it tells of; the delivery worker (webhooks/) claims
+      // due rows by setting lease_until, so two instances never send one at the same time.
+      await db.schema
+        .createTable('webhook_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_until', 'bigint')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('delivered_at', 'bigint')
+        .execute();
+      // Serves the worker's claim: pending rows that are due, soonest first.
+      await db.schema.createIndex('webhook_outbox_state_next_attempt_at').on('webhook_outbox').columns(['state', 'next_attempt_at']).execute();
+    },
+  },
+  {
+    version: 7,
+    name: 'quotas and rate limits',
+    async up(db) {
+      // Serves usage: a user's unfinished uploads are what they have reserved.
+      await db.schema.createIndex('uploads_user_id_state').on('uploads').columns(['user_id', 'state']).execute();
+      // Requests counted per user (or other key) and fixed window; old windows are deleted as new ones start.
+      await db.schema
+        .createTable('rate_limit_windows')
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rate_limit_windows_pkey', ['key', 'window_start'])
+        .execute();
+    },
+  },
+  {
+    version: 8,
+    name: 'sweeper',
+    async up(db) {
+      // Set by the sweeper when a file's object is gone from storage, cleared if it comes back.
+      await db.schema.alterTable('files').addColumn('missing_at', 'bigint').execute();
+      // Serve the sweeper: unfinished uploads page by page, and who owns a listed object's key.
+      await db.schema.createIndex('uploads_state_id').on('uploads').columns(['state', 'id']).execute();
+      await db.schema.createIndex('uploads_key').on('uploads').column('key').execute();
+      await db.schema.createIndex('files_key').on('files').column('key').execute();
+    },
+  },
+  {
+    version: 9,
+    name: 'file variants',
+    async up(db) {
+      // Image sizes the `image` processor stored beside a file (processors/): by the file's bucket and key.
+      await db.schema
+        .createTable('file_variants')
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('file_key', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('width', 'integer', (c) => c.notNull())
+        .addColumn('height', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('file_variants_pkey', ['bucket', 'file_key', 'name'])
         .execute();
     },
   },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UpfrontError } from '../errors.ts';
+import { ERROR_CODES, UpfrontError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { ObjectChangedError, ObjectMissingError } from '../storage/errors.ts';
 import { NULL_VERSION, type CopyOptions, type CopyResult } from '../storage/types.ts';
@@ -13,6 +13,9 @@ import { ownUpload } from './own-upload.ts';
 import { assembleParts, ChecksumMismatch } from './assemble-parts.ts';
 import { etagOfMd5, multipartEtag } from './checksums.ts';
 import { SNIFF_BYTES, verifyObject, type Rejection } from './verify-object.ts';
+import { processUpload } from '../processors/process-upload.ts';
+import { discardVariants } from '../processors/variants.ts';
+import { replacementCompleted, uploadCompleted, uploadRejected } from '../webhooks/events.ts';
 
 /**
  * Bounded, not immutable: a replaced file keeps its key (as a new version) and a deleted one may still
@@ -115,9 +118,13 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
   // A replacement is promoted over the key of the file it replaces, as a new version of it.
   const replaced = upload.replaces !== null ? await replacedFile(services, upload.replaces) : undefined;
   const target = replaced ?? upload;
+  // The route's processors (processors/) may reject the file, or store other bytes than the staged ones.
+  const processed = await processUpload(services, upload, staged.head, target, (type, name) => finalCopyOptions(services, upload.route, target.visibility, type, name));
+  if (processed.outcome === 'changed') return RETRY;
+  if (processed.outcome === 'rejected') return reject(services, upload, processed.rejection);
   let copied: CopyResult;
   try {
-    copied = await storage.copy(
+    copied = processed.outcome === 'rewritten' ? processed.written : await storage.copy(
       { bucket: 'staging', key: upload.key },
       { bucket: target.visibility, key: target.key },
       {
@@ -132,13 +139,17 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
     if (error instanceof ObjectChangedError || error instanceof ObjectMissingError) return RETRY;
     throw error;
   }
-  const etag = staged.head.etag ?? null;
+  // Rewritten bytes are recorded as stored: their ETag, size and SHA-256 (the client's describes what it sent).
+  const rewritten = processed.outcome === 'rewritten' ? processed : undefined;
+  const etag = (rewritten ? rewritten.written.etag : staged.head.etag) ?? null;
+  const promoted = rewritten ? { ...upload, size: rewritten.size } : upload;
+  const sha256 = rewritten ? rewritten.sha256 : declared.sha256;
   if (replaced) {
     const versionId = await versionWritten(services, replaced.visibility, replaced.key, copied);
-    return recordVersion(services, upload, replaced, versionId, etag, declared.sha256);
+    return recordVersion(services, promoted, replaced, versionId, etag, sha256);
   }
   // A new file's key has this one version: where storage did not name it, the first sync records it.
-  return record(services, upload, etag, declared.sha256, copied.versionId);
+  return record(services, promoted, etag, sha256, copied.versionId);
 }
 
 /** Metadata of a file's bytes in its final bucket, promoted or restored from an older version. */
@@ -168,10 +179,10 @@ function replacedFileDeleted(): UpfrontError {
 }
 
 /** Verification failed: the upload ends as rejected (once, whoever races) and its staged bytes go. */
-async function reject(services: Services, upload: UploadRecord, { code, detail }: Rejection): Promise<Step> {
-  const rejected = await services.store.transitionUpload(upload.id, UNFINISHED, 'rejected', { errorCode: code });
+async function reject(services: Services, upload: UploadRecord, { code, detail, reason = code }: Rejection): Promise<Step> {
+  const rejected = await services.store.transitionUpload(upload.id, UNFINISHED, 'rejected', { errorCode: reason }, uploadRejected(services, upload, reason));
   if (!rejected) return RETRY;
-  services.metrics.uploadsRejected.inc({ route: upload.route, reason: code });
+  services.metrics.uploadsRejected.inc({ route: upload.route, reason });
   await discardStaged(services, upload);
   throw new UpfrontError(code, detail);
 }
@@ -238,7 +249,7 @@ async function record(services: Services, upload: UploadRecord, etag: string | n
         size: upload.size,
         sha256: sha256 ?? upload.sha256,
       },
-      { etag, ...(versionId !== undefined && { versionId }) },
+      { etag, ...(versionId !== undefined && { versionId }), ...uploadCompleted(services, upload) },
     );
   } catch (error) {
     return notRecorded(services, upload, error);
@@ -260,27 +271,27 @@ async function recordVersion(
   sha256: string | undefined,
 ): Promise<Step> {
   const { storage, store } = services;
+  const version = {
+    fileId: file.id,
+    versionId,
+    uploadId: upload.id,
+    filename: upload.filename,
+    contentType: upload.contentType,
+    size: upload.size,
+    sha256: sha256 ?? upload.sha256,
+  };
   try {
-    await store.finishReplacement(
-      {
-        fileId: file.id,
-        versionId,
-        uploadId: upload.id,
-        filename: upload.filename,
-        contentType: upload.contentType,
-        size: upload.size,
-        sha256: sha256 ?? upload.sha256,
-      },
-      upload.userId,
-      { etag },
-    );
+    await store.finishReplacement(version, upload.userId, { etag, ...replacementCompleted(services, upload, file, version) });
   } catch (error) {
     if (!(error instanceof FinishUploadError) || (error.reason !== 'file_deleted' && error.reason !== 'upload_ended')) throw error;
     // Nobody will record the version written here, so it goes: the version before it is current again (a
     // deleted file's delete marker). Without versions the bytes were replaced in place: only a deleted file's go.
     if (versionId !== NULL_VERSION) await storage.delete(file.visibility, file.key, versionId);
     else if (error.reason === 'file_deleted') await storage.delete(file.visibility, file.key);
-    if (error.reason === 'file_deleted') throw replacedFileDeleted();
+    if (error.reason === 'file_deleted') {
+      await discardVariants(services, file.visibility, file.key);
+      throw replacedFileDeleted();
+    }
     return RETRY;
   }
   recorded(services, upload);
@@ -303,12 +314,14 @@ async function notRecorded(services: Services, upload: UploadRecord, error: unkn
   if (error.reason === 'file_deleted') {
     // The user deleted the file while this (retried) complete was promoting it: it stays deleted.
     await storage.delete(upload.visibility, upload.key);
+    await discardVariants(services, upload.visibility, upload.key);
     throw new UpfrontError('not_found', 'The file of this upload has been deleted.');
   }
   if (error.reason !== 'upload_ended') throw error;
   // An abort (or a rejection of bytes sent again) won: nobody will promote this upload, so the copy
   // made here goes, and the answer comes from the new state.
   await storage.delete(upload.visibility, upload.key);
+  await discardVariants(services, upload.visibility, upload.key);
   return RETRY;
 }
 
@@ -324,7 +337,9 @@ function expiredError(): UpfrontError {
 }
 
 function rejectedError(upload: UploadRecord): UpfrontError {
-  const code = (upload.errorCode ?? 'content_type_mismatch') as Rejection['code'];
+  // An app's processor's own code (processors/) is answered as file_rejected.
+  const known = upload.errorCode === null || (ERROR_CODES as readonly string[]).includes(upload.errorCode);
+  const code = known ? ((upload.errorCode ?? 'content_type_mismatch') as Rejection['code']) : 'file_rejected';
   return new UpfrontError(code, 'This upload was rejected when it was verified and its bytes were deleted; create a new upload.');
 }
 

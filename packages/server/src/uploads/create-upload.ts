@@ -7,6 +7,9 @@ import type { PresignedPost, PresignedPut } from '../storage/types.ts';
 import type { NewUpload, Strategy, UploadRecord } from '../store/types.ts';
 import { extensionFor, normaliseContentType } from './content-types.ts';
 import { sanitiseFilename } from './filename.ts';
+import { compareSizes } from './format-size.ts';
+import { quotaChecks, quotaExceededError } from '../quotas/quota-checks.ts';
+import { checkCreateRate } from '../quotas/rate-limit.ts';
 import { renderKey } from './key-template.ts';
 
 /** What the user declares about the file (shape already checked by the HTTP layer). */
@@ -32,27 +35,6 @@ export interface CreateUploadResult {
   post?: PresignedPost;
   /** An unfinished upload of the same file (by fingerprint), answered instead of a new one. */
   resumed?: boolean;
-}
-
-/** Binary units with one decimal: "10 MB", "1.5 GB", "512 KB", or plain bytes below 1 KB. */
-export function formatSize(bytes: number): string {
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  if (bytes < 1024) return `${bytes} bytes`;
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${+value.toFixed(1)} ${units[unit]}`;
-}
-
-/** Two sizes as a person should compare them: exact bytes where rounding would make them look equal. */
-export function compareSizes(size: number, limit: number): [string, string] {
-  const [a, b] = [formatSize(size), formatSize(limit)];
-  if (a !== b) return [a, b];
-  const exact = (n: number) => `${n.toLocaleString('en-US')} bytes`;
-  return [exact(size), `${exact(limit)} (${b})`];
 }
 
 /**
@@ -90,7 +72,8 @@ function findRoute(services: Services, name: string): RouteConfig {
  * new one, so a client can resume after a reload. Nothing is written to storage but the multipart start.
  */
 export async function createUpload(services: Services, userId: string, input: NewUploadInput): Promise<CreateUploadResult> {
-  const { storage, store } = services;
+  const { storage } = services;
+  await checkCreateRate(services, userId);
   const route = findRoute(services, input.route);
   const filename = sanitiseFilename(input.filename);
   const contentType = normaliseContentType(input.contentType);
@@ -113,7 +96,7 @@ export async function createUpload(services: Services, userId: string, input: Ne
 
   const now = new Date();
   if (input.fingerprint !== undefined) {
-    const found = await store.findResumableUpload(userId, input.fingerprint, now);
+    const found = await services.store.findResumableUpload(userId, input.fingerprint, now);
     const same = found?.route === route.name && found.size === size && found.contentType === contentType && found.replaces === (input.replaces ?? null);
     if (found?.multipart && same) {
       return { upload: found, resumed: true };
@@ -152,7 +135,7 @@ export async function createUpload(services: Services, userId: string, input: Ne
     return { upload: record };
   }
 
-  const record = await store.createUpload(upload);
+  const record = await insertUpload(services, route, upload);
   services.metrics.uploadsCreated.inc({ route: route.name, strategy });
   const signed = { key, contentType, expiresIn: route.expiresIn };
   return strategy === 'put'
@@ -160,13 +143,23 @@ export async function createUpload(services: Services, userId: string, input: Ne
     : { upload: record, post: await storage.presignPost({ ...signed, maxSize: size }) };
 }
 
-/** Starts the multipart upload in storage, then records it; a failed record aborts it again. */
+/** Records the new upload, within the user's quotas where the route has any. */
+async function insertUpload(services: Services, route: RouteConfig, upload: NewUpload): Promise<UploadRecord> {
+  const checks = quotaChecks(services.config, route);
+  if (checks.length === 0) return services.store.createUpload(upload);
+  const result = await services.store.createUploadWithinQuota(upload, checks);
+  if ('upload' in result) return result.upload;
+  services.metrics.uploadsRejected.inc({ route: route.name, reason: 'quota_exceeded' });
+  throw quotaExceededError(result.exceeded, upload.size);
+}
+
+/** Starts the multipart upload in storage, then records it; a failed record (or a full quota) aborts it again. */
 async function createMultipartUpload(services: Services, route: RouteConfig, upload: NewUpload, now: Date): Promise<UploadRecord> {
-  const { storage, store } = services;
+  const { storage } = services;
   const partSize = choosePartSize(upload.size, route.partSize);
   const uploadId = await storage.createMultipart(upload.key, upload.contentType);
   try {
-    return await store.createUpload({
+    return await insertUpload(services, route, {
       ...upload,
       multipart: { uploadId, partSize, partCount: Math.ceil(upload.size / partSize) },
       // The session lives long enough for a big file; each part URL still expires after route.expiresIn.

@@ -6,8 +6,13 @@ import type { UploadRecord } from '../store/types.ts';
 export const SNIFF_BYTES = 4100;
 
 export interface Rejection {
-  code: Extract<ErrorCode, 'size_mismatch' | 'content_type_mismatch' | 'type_not_allowed' | 'checksum_mismatch'>;
+  code: Extract<
+    ErrorCode,
+    'size_mismatch' | 'content_type_mismatch' | 'type_not_allowed' | 'checksum_mismatch' | 'image_invalid' | 'file_rejected' | 'processor_timeout'
+  >;
   detail: string;
+  /** The upload's errorCode when it is not `code`: an app's processor's own (processors/types.ts). */
+  reason?: string;
 }
 
 export type Verdict = { ok: true; contentType: string } | { ok: false; rejection: Rejection };

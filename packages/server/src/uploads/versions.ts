@@ -5,6 +5,7 @@ import type { CopyResult } from '../storage/types.ts';
 import type { FileRecord, FileVersionRecord } from '../store/types.ts';
 import { finalCopyOptions } from './complete-upload.ts';
 import { syncCurrentVersion, versionWritten } from './current-version.ts';
+import { versionRestored } from '../webhooks/events.ts';
 
 export interface FileVersion extends FileVersionRecord {
   /** The version a plain read of the file serves. */
@@ -53,7 +54,7 @@ export async function restoreFileVersion(services: Services, file: FileRecord, v
     throw error;
   }
   const written = await versionWritten(services, file.visibility, file.key, { ...(version.etag !== undefined && { etag: version.etag }), ...copied });
-  await store.addFileVersion({ ...record, versionId: written, uploadId: null });
+  await store.addFileVersion({ ...record, versionId: written, uploadId: null }, versionRestored(services, file, record));
   return syncCurrentVersion(services, file);
 }
 

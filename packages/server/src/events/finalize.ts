@@ -1,0 +1,92 @@
+/**
+ * What the storage hook does with each record: an object created in the staging bucket under the key
+ * of an unfinished upload finalizes that upload exactly as the browser's complete would
+ * (completeUpload: verify, promote, record; idempotent and safe against a concurrent complete). So a
+ * tab closed at 100 % still yields a file. Everything else is ignored and said so. Multipart uploads
+ * are assembled by complete itself (storage announces only the assembled object, which complete
+ * wrote): they are left to complete and the sweeper.
+ */
+import { UpfrontError, type ErrorCode } from '../errors.ts';
+import type { Logger } from '../http/logging.ts';
+import type { Services } from '../services.ts';
+import type { UploadRecord, UploadState } from '../store/types.ts';
+import { completeUpload } from '../uploads/complete-upload.ts';
+import type { StorageEventRecord } from './storage-event.ts';
+
+/**
+ * completed: the upload is a file (now, or already was); rejected: its bytes failed verification (the
+ * upload ended, its staged bytes deleted); ignored: nothing to do; refused: complete answered another
+ * error (the upload ended, or its bytes are not all there yet); failed: storage or the database did
+ * not answer, and the store should send the event again.
+ */
+export type EventOutcome = 'completed' | 'rejected' | 'ignored' | 'refused' | 'failed';
+
+export interface EventSummary {
+  outcome: EventOutcome;
+  /** What the record was: object-created, test, subscription-confirmation, other, unreadable. */
+  kind: StorageEventRecord['kind'];
+  bucket?: string;
+  key?: string;
+  uploadId?: string;
+  fileId?: string;
+  /** The error code of a rejection or refusal. */
+  code?: string;
+  /** Why, for people. */
+  detail?: string;
+}
+
+const UNFINISHED: readonly UploadState[] = ['pending', 'uploaded', 'verified'];
+/** Codes with which complete rejects an upload's bytes (verify-object.ts, complete-upload.ts). */
+const REJECTIONS: readonly ErrorCode[] = ['content_type_mismatch', 'size_mismatch', 'checksum_mismatch', 'type_not_allowed', 'file_too_large'];
+
+export async function handleStorageEvent(services: Services, log: Logger, record: StorageEventRecord): Promise<EventSummary[]> {
+  switch (record.kind) {
+    case 'object-created':
+      return objectCreated(services, log, record);
+    case 'test':
+      return [{ kind: 'test', outcome: 'ignored', ...(record.bucket && { bucket: record.bucket }), detail: 'a test event: the store reaches this hook' }];
+    case 'subscription-confirmation':
+      // Never fetched from here: the URL comes from the request. The operator confirms it (README, "Storage events").
+      log.warn({ topicArn: record.topicArn, subscribeUrl: record.subscribeUrl }, 'SNS asks to confirm a subscription to the storage hook: open its SubscribeURL once to confirm it');
+      return [{ kind: 'subscription-confirmation', outcome: 'ignored', detail: `confirm the subscription to ${record.topicArn} by opening its SubscribeURL (logged)` }];
+    case 'other':
+      return [{ kind: 'other', outcome: 'ignored', ...(record.bucket && { bucket: record.bucket }), ...(record.key !== undefined && { key: record.key }), detail: `${record.name} events change nothing` }];
+    case 'unreadable':
+      return [{ kind: 'unreadable', outcome: 'ignored', detail: record.reason }];
+  }
+}
+
+async function objectCreated(services: Services, log: Logger, record: Extract<StorageEventRecord, { kind: 'object-created' }>): Promise<EventSummary[]> {
+  const { storage } = services.config;
+  const about = { kind: record.kind, bucket: record.bucket, key: record.keys[0]! };
+  if (storage.driver !== 's3' || record.bucket !== storage.buckets.staging) return [{ ...about, outcome: 'ignored', detail: 'not the staging bucket' }];
+  let owners: UploadRecord[];
+  try {
+    owners = await services.store.findUploadsByKey(record.keys);
+  } catch (error) {
+    log.error({ err: error }, 'storage hook: the database did not answer');
+    return [{ ...about, outcome: 'failed', detail: 'the database did not answer' }];
+  }
+  const uploads = owners.filter((upload) => UNFINISHED.includes(upload.state));
+  if (uploads.length === 0) {
+    // Usually the browser's complete came first; or the key is nobody's (a doctor probe, a stray write).
+    const detail = owners.length > 0 ? `the upload has ended (${owners.map((upload) => upload.state).join(', ')})` : 'no upload has this key';
+    return [{ ...about, outcome: 'ignored', detail }];
+  }
+  return Promise.all(uploads.map((upload) => finalize(services, log, { ...about, key: upload.key, uploadId: upload.id }, upload)));
+}
+
+async function finalize(services: Services, log: Logger, about: Omit<EventSummary, 'outcome'>, upload: UploadRecord): Promise<EventSummary> {
+  if (upload.multipart) return { ...about, outcome: 'ignored', detail: 'a multipart upload: complete assembles and finalizes it' };
+  try {
+    const file = await completeUpload(services, upload.userId, upload.id);
+    return { ...about, outcome: 'completed', fileId: file.id };
+  } catch (error) {
+    if (error instanceof UpfrontError && error.code !== 'storage_unavailable' && error.code !== 'internal_error') {
+      return { ...about, outcome: REJECTIONS.includes(error.code) ? 'rejected' : 'refused', code: error.code, detail: error.detail };
+    }
+    // Storage or the database failed: worth another delivery of the event (the sweeper is the last resort).
+    log.error({ err: error, uploadId: upload.id }, 'storage hook: finalizing the upload failed');
+    return { ...about, outcome: 'failed', detail: 'storage or the database did not answer; send the event again' };
+  }
+}
