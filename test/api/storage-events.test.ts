@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_BUCKET_SETTINGS, diagnose, setupBuckets, type BucketSettings } from '../../packages/server/src/buckets/index.ts';
 import { pushUrl } from '../../packages/server/src/events/config.ts';
 import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
@@ -50,7 +50,8 @@ describe('storage events finalize uploads (Ceph RGW)', () => {
     config = { ...rgwAdminConfig(), buckets };
     s3 = createS3Client(config);
     server = await startTestServer({ driver: 's3', routes, env: { ...ownBucketsEnv(buckets), STORAGE_EVENTS_SECRET: secret, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
-    settings = { origins: ['http://localhost:*'], ...DEFAULT_BUCKET_SETTINGS, events: { pushUrl: pushUrl({ secret, url: server.url + HOOK }) } };
+    // Staged objects outlive the test where a lifecycle day lasts seconds (RGW_LC_DEBUG_INTERVAL).
+    settings = { origins: ['http://localhost:*'], ...DEFAULT_BUCKET_SETTINGS, stagingExpiryDays: 100, events: { pushUrl: pushUrl({ secret, url: server.url + HOOK }) } };
     alice = await server.token(`alice-${randomUUID().slice(0, 8)}`);
   });
   after(async () => {
@@ -70,8 +71,7 @@ describe('storage events finalize uploads (Ceph RGW)', () => {
   /** Polls the upload until it leaves the states an event moves it out of (or the attempts run out). */
   async function settled(id: string): Promise<UploadJson> {
     let upload = await uploadOf(id);
-    // RGW adopts a new topic's queue at its next 30 s round: the first event may wait that long.
-    for (let attempt = 0; attempt < 900 && ['pending', 'uploaded', 'verified'].includes(upload.state); attempt++) {
+    for (let attempt = 0; attempt < 300 && ['pending', 'uploaded', 'verified'].includes(upload.state); attempt++) {
       await sleep(100);
       upload = await uploadOf(id);
     }
@@ -83,7 +83,20 @@ describe('storage events finalize uploads (Ceph RGW)', () => {
     return [...text.matchAll(/^upfront_storage_events_total\{outcome="(?:completed|rejected|ignored|refused)"\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
   };
 
-  it('setup plans the notification (secret not shown), applies it, and then has nothing to change; doctor finds it', async () => {
+  /**
+   * RGW adopts a new topic's queue at its next round (every 30 s) and only then delivers: an object of a
+   * key nobody owns is written until the hook has seen one.
+   */
+  async function deliveryStarted(): Promise<void> {
+    const before = await hookEvents();
+    for (let attempt = 0; attempt < 90 && (await hookEvents()) === before; attempt++) {
+      await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: `nobody/${randomUUID()}`, Body: 'x' }));
+      await sleep(1000);
+    }
+    assert.ok((await hookEvents()) > before, 'RGW delivers events to the hook');
+  }
+
+  it('setup plans the notification (secret not shown), applies it, then has nothing to change; RGW then delivers', async () => {
     const dry = await setupBuckets(config, settings, { dryRun: true });
     const planned = dry.changes.filter((change) => change.setting === 'notifications');
     assert.equal(planned.length, 1, JSON.stringify(dry.changes));
@@ -91,11 +104,7 @@ describe('storage events finalize uploads (Ceph RGW)', () => {
     assert.ok(!JSON.stringify(dry).includes(secret), 'the plan never shows the secret');
     assert.equal((await setupBuckets(config, settings)).applied, true);
     assert.deepEqual((await setupBuckets(config, settings, { dryRun: true })).changes, []);
-
-    await removeStorageEvents(config);
-    const findings = await diagnose(config, settings, { admin: config });
-    assert.ok(findings.some((finding) => finding.check === 'staging notifications' && finding.status === 'fail'), JSON.stringify(findings));
-    assert.equal((await setupBuckets(config, settings)).changes.length, 1, 'setup puts it back');
+    await deliveryStarted();
   });
 
   for (const [route, bytes, type] of [['image-put', png, 'image/png'], ['doc-post', pdf, 'application/pdf']] as const) {
@@ -170,6 +179,15 @@ describe('storage events finalize uploads (Ceph RGW)', () => {
     }
     assert.equal((await uploadOf(upload.id)).state, 'pending');
     assert.deepEqual(await listedKeys(), keysBefore);
+  });
+
+  it('doctor reports a missing notification, and setup puts it back', async () => {
+    await removeStorageEvents(config);
+    const findings = await diagnose(config, settings, { admin: config });
+    assert.ok(findings.some((finding) => finding.check === 'staging notifications' && finding.status === 'fail'), JSON.stringify(findings));
+    assert.deepEqual((await setupBuckets(config, settings)).changes.map((change) => change.setting), ['notifications']);
+    const again = await diagnose(config, settings, { admin: config });
+    assert.ok(again.some((finding) => finding.check === 'buckets' && finding.status === 'ok'), JSON.stringify(again));
   });
 });
 

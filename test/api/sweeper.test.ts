@@ -195,6 +195,25 @@ for (const { driver, database } of setups) describe(`the sweeper (${driver}, ${d
     assert.ok(!left.includes(old.split('/').at(-1)!));
   });
 
+  it('three sweeps at once (as from three instances) finalize each upload once and fail nowhere', async () => {
+    const own = await server.token(`racer-${randomUUID().slice(0, 8)}`);
+    const uploads: CreatedUpload[] = [];
+    for (let n = 0; n < 5; n++) {
+      const res = await server.api('/v1/uploads', { token: own, json: { route: 'image', filename: `${n}.png`, contentType: 'image/png', size: png.length } });
+      const upload = (await res.json()) as CreatedUpload;
+      assert.equal((await sendToStorage(upload, png, 'image/png')).status, 200);
+      uploads.push(upload);
+    }
+    const reports = await Promise.all([sweep(services(), now), sweep(services(), now), sweep(services(), now)]);
+    for (const report of reports) assert.equal(report.counts.failed, 0, JSON.stringify(report.examples.failed));
+    for (const upload of uploads) {
+      assert.equal(await state(upload.id), 'ready');
+      assert.equal(await staged(upload.key), false);
+    }
+    const { files } = (await (await server.api('/v1/files', { token: own })).json()) as { files: { key: string }[] };
+    assert.deepEqual(files.map((file) => file.key).sort(), uploads.map((upload) => upload.key).sort(), 'one file per upload');
+  });
+
   it('counts what it did in upfront_sweeper_actions_total, and a sweep of nothing does nothing', async () => {
     await sweep(services(), now); // what the tests before left (the fresh temp file)
     const quiet = await sweep(services(), now);
@@ -213,4 +232,28 @@ for (const { driver, database } of setups) describe(`the sweeper (${driver}, ${d
     await sendToStorage(upload, png, 'image/png');
     return upload.key;
   }
+});
+
+describe('the sweeper inside the server (disk, SQLite)', () => {
+  it('sweeps on its interval: an upload whose browser went away becomes a file, counted in /metrics', async () => {
+    const idp = await startIdp();
+    const server = await startTestServer({ driver: 'disk', routes, env: { ...idp.env, SWEEP_INTERVAL_SECONDS: '1', SWEEP_SETTLE_SECONDS: '0' } });
+    try {
+      const token = await server.token('interval');
+      const res = await server.api('/v1/uploads', { token, json: { route: 'image', filename: 'a.png', contentType: 'image/png', size: png.length } });
+      const upload = (await res.json()) as CreatedUpload;
+      assert.equal((await sendToStorage(upload, png, 'image/png')).status, 200);
+      // Nobody calls complete: the server's own sweeps do (the first within a second of start, then every second).
+      let state: string | undefined;
+      for (let wait = 0; wait < 300 && state !== 'ready'; wait++) {
+        await sleep(100);
+        state = (await server.upfront.services.store.getUpload(upload.id))?.state;
+      }
+      assert.equal(state, 'ready');
+      assert.match(await (await server.api('/metrics')).text(), /upfront_sweeper_actions_total\{action="finalized"\} 1/);
+    } finally {
+      await server.close();
+      await idp.close();
+    }
+  });
 });

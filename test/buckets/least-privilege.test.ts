@@ -140,5 +140,6 @@ describe('setup with the admin credential, the API with the least-privilege one:
     const findings = await diagnose({ ...rgwConfig(), buckets }, settings, { admin });
     assert.deepEqual(findings.filter((finding) => finding.status !== 'ok'), []);
     assert.ok(findings.some((finding) => finding.check === 'presigned PUT'));
+    assert.ok(findings.some((finding) => finding.check === 'sweeper listing'), 'the sweeper\'s listings are checked, and pass');
   });
 });

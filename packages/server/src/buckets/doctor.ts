@@ -14,6 +14,7 @@ import type { S3DriverConfig } from '../storage/s3-config.ts';
 import { createS3Client, createS3Driver } from '../storage/s3-driver.ts';
 import { objectUrl } from '../storage/sigv4.ts';
 import { checkCdn } from './cdn-check.ts';
+import { checkListing } from './listing-check.ts';
 import { DOCTOR_PREFIX, putProbe } from './probe.ts';
 import { providerFindings } from './provider-check.ts';
 import { setupBuckets, SetupError, type SetupOptions } from './setup.ts';
@@ -99,6 +100,7 @@ export async function diagnose(config: S3DriverConfig, settings: BucketSettings,
 
     for (const origin of settings.origins) await checkCors(config, origin, found);
     await roundTrips(config, settings, provider.profile, probes, found);
+    if (settings.routes) await checkListing(s3, config, settings.routes, found);
     if (settings.site) await checkWebsite(settings.site, found);
     await checkCdn(config, settings, probes, found);
     const classes = new Set([...(options.storageClasses ?? []), ...settings.transitions.map((transition) => transition.storageClass)]);

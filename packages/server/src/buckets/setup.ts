@@ -72,7 +72,7 @@ export async function setupBuckets(config: S3DriverConfig, settings: BucketSetti
           throw new SetupError(`${config.buckets.staging}: could not read its notifications from ${config.endpoint}`, [], error);
         }))
       : [];
-    const changes = [...plans.flatMap((plan) => plan.changes), ...eventChanges];
+    const changes = plans.flatMap((plan) => (plan.spec.role === 'staging' ? [...plan.changes, ...eventChanges] : plan.changes));
     const warnings = settings.origins.length === 0 ? ['No browser origins are configured (CORS_ORIGINS): staging gets no CORS rules, so browsers cannot upload.'] : [];
     if (profile.abortIncomplete === 'store-setting') warnings.push(staleUploadsNote(settings.abortIncompleteDays));
     if (settings.events && !pushUrl) warnings.push(eventsWiring(provider.provider, config.buckets.staging, settings.events));
