@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export interface ApiProcess {
+  /** The URL it printed: its PUBLIC_URL when one is set (e.g. a balancer in front of it). */
   url: string;
+  /** Where this process itself listens, whatever its PUBLIC_URL. */
+  directUrl: string;
   /** SIGKILL, and wait until it is gone. */
   kill(): Promise<void>;
   /** Start it again (after kill), answering at the same URL. */
@@ -51,6 +54,7 @@ export async function startApiProcess(env: Record<string, string>, port?: number
     get url() {
       return url;
     },
+    directUrl: `http://127.0.0.1:${fixedPort}`,
     kill,
     start,
     close: kill,

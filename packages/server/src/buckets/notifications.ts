@@ -2,9 +2,14 @@
  * Storage events in `upfront setup`: the staging bucket tells the API's hook (POST /v1/hooks/storage)
  * of every object created in it, so that an upload whose browser never called complete is finalized.
  * On Ceph RGW setup provisions it: a topic made with RGW's SNS API whose push endpoint is the hook's
- * URL with the secret, persistent (RGW queues events and retries them, so an upload's PUT does not wait
- * for the hook), and the bucket's notification of s3:ObjectCreated:* to it. Elsewhere (AWS, MinIO…) it
- * says what to wire. One planned change, so a dry run shows it and doctor reports it when it is missing.
+ * URL with the secret, and the bucket's notification of s3:ObjectCreated:* to it. Elsewhere (AWS,
+ * MinIO…) it says what to wire. One planned change, so a dry run shows it and doctor reports it missing.
+ *
+ * The topic is not persistent: RGW pushes while the upload's PUT waits (the hook finalizes first, so
+ * the file is ready when the PUT answers; a hook that is down fails fast and the PUT still succeeds).
+ * RGW 16.2's persistent queues stop delivering for good once the endpoint has refused connections (a
+ * restart of the API is enough), which would silently end finalizing by events; what a down hook misses,
+ * the sweeper finalizes.
  */
 import { GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Provider } from '../storage/providers.ts';
@@ -30,7 +35,7 @@ const EVENT = 's3:ObjectCreated:*';
 export const topicName = (staging: string): string => `upfront-finalize-${staging.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 
 export interface NotificationState {
-  /** The topic's push endpoint and whether it is persistent; null when there is no such topic. */
+  /** The topic's push endpoint and whether it is persistent (it should not be); null when there is no such topic. */
   topic: { arn: string; endpoint: string; persistent: boolean } | null;
   /** The staging bucket's notification with Upfront's id, or null. */
   notification: { topicArn: string; events: string[] } | null;
@@ -75,7 +80,7 @@ export async function readNotifications({ s3, config, credentials }: Notificatio
 /** The change that makes the store notify `pushUrl`, or none when it already does. */
 export function planNotifications(bucket: string, pushUrl: string, state: NotificationState): Change[] {
   const { topic, notification } = state;
-  const topicMatches = topic !== null && topic.endpoint === pushUrl && topic.persistent;
+  const topicMatches = topic !== null && topic.endpoint === pushUrl && !topic.persistent;
   const notificationMatches = notification !== null && notification.topicArn === topic?.arn && notification.events.includes(EVENT);
   if (topicMatches && notificationMatches) return [];
   return [
@@ -83,7 +88,7 @@ export function planNotifications(bucket: string, pushUrl: string, state: Notifi
       bucket,
       role: 'staging',
       setting: 'notifications',
-      summary: `notify ${redactedPushUrl(pushUrl)} of objects created (${EVENT}, through the persistent topic ${topicName(bucket)})`,
+      summary: `notify ${redactedPushUrl(pushUrl)} of objects created (${EVENT}, through the topic ${topicName(bucket)}, as each is written)`,
     },
   ];
 }
@@ -101,7 +106,7 @@ export async function applyNotifications({ s3, config, credentials }: Notificati
     'Attributes.entry.1.key': 'push-endpoint',
     'Attributes.entry.1.value': pushUrl,
     'Attributes.entry.2.key': 'persistent',
-    'Attributes.entry.2.value': 'true',
+    'Attributes.entry.2.value': 'false',
   });
   const arn = xmlText(answer, 'TopicArn') ?? topicArn(config);
   const deleted = await signedFetch({

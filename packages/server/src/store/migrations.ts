@@ -56,7 +56,7 @@ export interface FilesTable {
   version_id: string | null;
   revision: ColumnType<number, number | undefined, number>;
   created_at: Int8;
-  /** When the sweeper found the file's object gone from storage (migration 8); null while it is there. */
+  /** When the sweeper found the file's object gone from storage (migration 7); null while it is there. */
   missing_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
 
@@ -88,7 +88,6 @@ export interface StoreDatabase {
   files: FilesTable;
   file_versions: FileVersionsTable;
   webhook_outbox: WebhookOutboxTable;
-  // TABLES OF MIGRATIONS 5-9 GO HERE, one line each
   file_variants: FileVariantsTable;
   rate_limit_windows: RateLimitWindowsTable;
   upfront_migrations: MigrationsTable;
@@ -199,9 +198,8 @@ const migrations: Migration[] = [
         .execute();
     },
   },
-  // MIGRATION 5 (storage events) GOES HERE
   {
-    version: 6,
+    version: 5,
     name: 'webhook outbox',
     async up(db) {
       // Written in the transaction of the change it tells of; the delivery worker (webhooks/) claims
@@ -225,7 +223,7 @@ const migrations: Migration[] = [
     },
   },
   {
-    version: 7,
+    version: 6,
     name: 'quotas and rate limits',
     async up(db) {
       // Serves usage: a user's unfinished uploads are what they have reserved.
@@ -241,7 +239,7 @@ const migrations: Migration[] = [
     },
   },
   {
-    version: 8,
+    version: 7,
     name: 'sweeper',
     async up(db) {
       // Set by the sweeper when a file's object is gone from storage, cleared if it comes back.
@@ -253,7 +251,7 @@ const migrations: Migration[] = [
     },
   },
   {
-    version: 9,
+    version: 8,
     name: 'file variants',
     async up(db) {
       // Image sizes the `image` processor stored beside a file (processors/): by the file's bucket and key.
