@@ -24,6 +24,7 @@ interface OperationDoc {
 type Document = { paths: Record<string, Record<string, OperationDoc>>; components: Record<string, unknown> };
 
 const png = makePng({ width: 8, height: 8, minBytes: 2000 });
+const HOOK_SECRET = 'contract-test-hook-secret-0123456789';
 const html = Buffer.from('<!doctype html><script>alert(1)</script>'.padEnd(600, ' '));
 
 for (const driver of ['disk', 's3'] as Driver[]) {
@@ -37,6 +38,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
     before(async () => {
       server = await startTestServer({
         driver,
+        env: { STORAGE_EVENTS_SECRET: HOOK_SECRET },
         routes: {
           image: { types: ['image/png'], maxSize: '64KB', visibility: 'public', strategy: 'put' },
           form: { types: ['image/png'], maxSize: '64KB', visibility: 'private', strategy: 'post' },
@@ -193,6 +195,18 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       await call('get', '/v1/files/00000000-0000-4000-8000-000000000000/versions');
       await call('post', `/v1/files/${file.id}/versions/${encodeURIComponent(versions.at(-1)!.id)}/restore`);
       await call('post', `/v1/files/${file.id}/versions/no-such-version/restore`);
+    });
+
+    it('storage hook: an event, a wrong secret, a body that is no event', async () => {
+      const hook = '/v1/hooks/storage';
+      const staging = 'upfront-staging';
+      await call('post', `${hook}?secret=${HOOK_SECRET}`, { auth: false, json: { Event: 's3:TestEvent', Bucket: staging } });
+      await call('post', `${hook}?secret=${HOOK_SECRET}`, {
+        auth: false,
+        json: { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: staging }, object: { key: 'nobody/owns-this.png', size: 1 } } }] },
+      });
+      await call('post', `${hook}?secret=not-the-secret-not-the-secret`, { auth: false, json: { Records: [] } });
+      await call('post', `${hook}?secret=${HOOK_SECRET}`, { auth: false, body: '{"Records":' });
     });
 
     it('every documented operation was exercised', () => {

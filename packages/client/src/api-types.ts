@@ -570,6 +570,45 @@ export interface Usage {
    */
   createsPerMinute: number | null;
 }
+export interface StorageHookResult {
+  /**
+   * What was done with each record of the event.
+   */
+  records: {
+    /**
+     * `completed`: the upload is a file; `rejected`: its bytes failed verification; `ignored`: no upload waits for this object (or not an object-created record); `refused`: the upload could not be finalized (the code says why); `failed`: storage or the database did not answer (the hook then answers 503).
+     */
+    outcome: 'completed' | 'rejected' | 'ignored' | 'refused' | 'failed';
+    /**
+     * What the record was.
+     */
+    kind: 'object-created' | 'test' | 'subscription-confirmation' | 'other' | 'unreadable';
+    /**
+     * The bucket the record names.
+     */
+    bucket?: string;
+    /**
+     * The object key the record names.
+     */
+    key?: string;
+    /**
+     * The upload the object belongs to.
+     */
+    uploadId?: string;
+    /**
+     * The file it became.
+     */
+    fileId?: string;
+    /**
+     * The error code of a rejection or refusal.
+     */
+    code?: string;
+    /**
+     * Why, for people.
+     */
+    detail?: string;
+  }[];
+}
 export interface Problem {
   /**
    * A URL naming the error code.

@@ -103,6 +103,16 @@ export const operations: Operation[] = [
     errors: [...JSON_BODY_ERRORS, 'not_found', 'upload_aborted', 'upload_completed', 'upload_expired'],
   },
   {
+    method: 'post',
+    path: '/v1/hooks/storage',
+    operationId: 'storageHook',
+    summary: "The store's object-created events (S3, RGW, SNS, SQS or EventBridge JSON), with the secret in ?secret=, x-upfront-hook-secret or a bearer token: each finalizes its upload as complete would",
+    auth: false,
+    status: 200,
+    response: 'StorageHookResult',
+    errors: ['invalid_request', 'payload_too_large', 'unauthorized', 'not_found', 'storage_unavailable'],
+  },
+  {
     method: 'get',
     path: '/v1/usage',
     operationId: 'getUsage',

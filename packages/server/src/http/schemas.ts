@@ -314,6 +314,28 @@ export const Usage = v.object({
   createsPerMinute: v.pipe(v.nullable(v.number()), v.description('Uploads you may start per minute; null: no limit.')),
 });
 
+const optionalText = (description: string) => v.optional(text(description));
+export const StorageHookResult = v.object({
+  records: v.pipe(
+    v.array(
+      v.object({
+        outcome: v.pipe(
+          v.picklist(['completed', 'rejected', 'ignored', 'refused', 'failed']),
+          v.description('`completed`: the upload is a file; `rejected`: its bytes failed verification; `ignored`: no upload waits for this object (or not an object-created record); `refused`: the upload could not be finalized (the code says why); `failed`: storage or the database did not answer (the hook then answers 503).'),
+        ),
+        kind: v.pipe(v.picklist(['object-created', 'test', 'subscription-confirmation', 'other', 'unreadable']), v.description('What the record was.')),
+        bucket: optionalText('The bucket the record names.'),
+        key: optionalText('The object key the record names.'),
+        uploadId: optionalText('The upload the object belongs to.'),
+        fileId: optionalText('The file it became.'),
+        code: optionalText('The error code of a rejection or refusal.'),
+        detail: optionalText('Why, for people.'),
+      }),
+    ),
+    v.description('What was done with each record of the event.'),
+  ),
+});
+
 export const Problem = v.object({
   type: text('A URL naming the error code.'),
   title: text('A short summary of the code.'),
@@ -346,6 +368,7 @@ export const components = {
   Health,
   Readiness,
   Usage,
+  StorageHookResult,
   Problem,
 };
 
@@ -361,3 +384,4 @@ export type SignedPartsJson = v.InferOutput<typeof SignedParts>;
 export type HealthJson = v.InferOutput<typeof Health>;
 export type ReadinessJson = v.InferOutput<typeof Readiness>;
 export type UsageJson = v.InferOutput<typeof Usage>;
+export type StorageHookJson = v.InferOutput<typeof StorageHookResult>;

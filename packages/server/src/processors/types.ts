@@ -3,21 +3,10 @@
  * `"processors"` list and run, in that order, between verification and promotion.
  */
 import type { ObjectHead } from '../storage/types.ts';
-import type { Visibility } from '../store/types.ts';
+import type { UploadRecord } from '../store/types.ts';
 
-/** What a processor is told of the upload (the verified, staged file). */
-export interface ProcessorUpload {
-  id: string;
-  userId: string;
-  route: string;
-  /** Where it is staged, and where it will be stored. */
-  key: string;
-  visibility: Visibility;
-  filename: string;
-  /** Verified by magic bytes. */
-  contentType: string;
-  size: number;
-}
+/** What a processor is told of the upload (the verified, staged file; `contentType` verified by magic bytes). */
+export type ProcessorUpload = Pick<UploadRecord, 'id' | 'userId' | 'route' | 'key' | 'visibility' | 'filename' | 'contentType' | 'size'>;
 
 export interface ProcessorInput {
   upload: ProcessorUpload;

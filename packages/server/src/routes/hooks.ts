@@ -7,10 +7,11 @@
  */
 import type { Hono } from 'hono';
 import { UpfrontError } from '../errors.ts';
+import type { StorageHookJson } from '../http/schemas.ts';
 import type { Env } from '../http/context.ts';
 import type { Logger } from '../http/logging.ts';
 import type { Services } from '../services.ts';
-import { handleStorageEvent, type EventSummary } from '../events/finalize.ts';
+import { handleStorageEvent } from '../events/finalize.ts';
 import { offeredSecrets, secretMatches } from '../events/hook-secret.ts';
 import { NotAStorageEvent, storageEventRecords } from '../events/storage-event.ts';
 
@@ -18,9 +19,6 @@ export const STORAGE_HOOK_PATH = '/v1/hooks/storage';
 /** An SQS batch of ten S3 events is a few dozen KiB; far more is no event. */
 const MAX_EVENT_BODY = 1024 * 1024;
 
-export interface StorageHookJson {
-  records: EventSummary[];
-}
 
 export function hookRoutes(app: Hono<Env>, services: Services, log: Logger): void {
   const counted = services.metrics.storageEvents;
