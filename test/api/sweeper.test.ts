@@ -214,6 +214,18 @@ for (const { driver, database } of setups) describe(`the sweeper (${driver}, ${d
     assert.deepEqual(files.map((file) => file.key).sort(), uploads.map((upload) => upload.key).sort(), 'one file per upload');
   });
 
+  it('prunes the rate limiter\'s counts of windows that no longer count, and keeps the current ones', async () => {
+    const { store } = services();
+    const minute = 60_000;
+    const current = Date.now() - (Date.now() % minute);
+    await store.countRequest('prune-old', current - 10 * minute, minute);
+    await store.countRequest('prune-now', current, minute);
+    const report = await sweep(services(), now);
+    assert.ok(report.counts.records_pruned >= 1, JSON.stringify(report.counts));
+    assert.deepEqual(await store.countRequest('prune-old', current - 10 * minute, minute), { current: 1, previous: 0 }, 'the old count was deleted');
+    assert.equal((await store.countRequest('prune-now', current, minute)).current, 2, 'the current count was kept');
+  });
+
   it('counts what it did in upfront_sweeper_actions_total, and a sweep of nothing does nothing', async () => {
     await sweep(services(), now); // what the tests before left (the fresh temp file)
     const quiet = await sweep(services(), now);

@@ -276,6 +276,16 @@ for (const { driver, database } of setups) {
       const rows = (await store.webhookOutbox.list(['pending', 'delivered', 'dead'], 1000)).filter((m) => m.payload === payload);
       assert.equal(rows.length, 1, 'and writes no event');
     });
+
+    it('the sweeper prunes delivered messages only once they are a week old', async () => {
+      const delivered = await store.webhookOutbox.list(['delivered'], 1000);
+      assert.ok(delivered.length > 0);
+      assert.equal(await store.webhookOutbox.pruneDelivered(new Date(Date.now() - 7 * 86_400_000)), 0, 'none is a week old');
+      const pending = (await store.webhookOutbox.list(['pending', 'dead'], 1000)).length;
+      assert.equal(await store.webhookOutbox.pruneDelivered(new Date(Date.now() + 1000)), delivered.length);
+      assert.deepEqual(await store.webhookOutbox.list(['delivered'], 1000), []);
+      assert.equal((await store.webhookOutbox.list(['pending', 'dead'], 1000)).length, pending, 'undelivered messages stay');
+    });
   });
 }
 

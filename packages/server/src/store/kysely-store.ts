@@ -99,6 +99,11 @@ export class KyselyStore implements MetadataStore {
     return countRequest(this.#db, key, windowStart, windowMs);
   }
 
+  async pruneRequestCounts(before: number): Promise<number> {
+    const result = await this.#db.deleteFrom('rate_limit_windows').where('window_start', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
 
   /**
    * One `INSERT … VALUES (…), (…) RETURNING *` for a batch of new uploads. Its SQL depends only on

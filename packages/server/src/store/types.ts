@@ -151,6 +151,8 @@ export interface MetadataStore {
    * instances. Answers this window's count (this request included) and the previous window's.
    */
   countRequest(key: string, windowStart: number, windowMs: number): Promise<{ current: number; previous: number }>;
+  /** Deletes request counts of windows that started before `before` (they no longer count); how many went. */
+  pruneRequestCounts(before: number): Promise<number>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   /**
    * Compare-and-set: move the upload to `to` only if its state is one of `from`.

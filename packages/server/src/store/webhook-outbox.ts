@@ -69,6 +69,8 @@ export interface WebhookOutbox {
   retry(id: string): Promise<OutboxState | undefined>;
   /** Every dead message becomes pending again; how many. */
   retryAllDead(): Promise<number>;
+  /** Deletes messages delivered before `before` (their receivers have them); how many went. */
+  pruneDelivered(before: Date): Promise<number>;
   /** Calls `listener` after each commit of this process that wrote a message (the worker's nudge); answers its unsubscribe. */
   onWritten(listener: () => void): () => void;
 }
@@ -190,6 +192,11 @@ export class KyselyWebhookOutbox implements WebhookOutbox {
       .where('state', '=', 'dead')
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+
+  async pruneDelivered(before: Date): Promise<number> {
+    const result = await this.#db.deleteFrom('webhook_outbox').where('state', '=', 'delivered').where('delivered_at', '<', before.getTime()).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   onWritten(listener: () => void): () => void {

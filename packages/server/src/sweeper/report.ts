@@ -23,6 +23,8 @@ export const SWEEP_ACTIONS = [
   'temp_removed',
   /** Disk driver: metadata files whose object is gone. */
   'sidecar_removed',
+  /** Database rows nobody needs any more: webhook messages delivered over a week ago, rate-limit counts of past windows. */
+  'records_pruned',
   /** Steps that failed (the sweep goes on; the next one retries). */
   'failed',
 ] as const;

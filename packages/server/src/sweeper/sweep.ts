@@ -4,7 +4,7 @@
  * ended, a crash between two steps of complete, a lost storage event). One sweep, in order: the disk
  * driver's crash leftovers, the staging bucket against unfinished uploads (finalize, heal, expire, delete
  * what nobody owns), storage's multipart uploads, then the final buckets against the files (orphans,
- * missing marks).
+ * missing marks), and last the database rows nobody needs any more.
  *
  * Safe from several instances at once: every state change is the store's compare-and-set or completeUpload
  * (idempotent, race-safe), and every delete is of something nobody owns, re-checked after listing.
@@ -13,6 +13,7 @@ import type { Services } from '../services.ts';
 import type { ListedObject } from '../storage/types.ts';
 import { sweepDiskLeftovers } from './disk-leftovers.ts';
 import { markMissingFiles, sweepFinalOrphans } from './final-buckets.ts';
+import { pruneRecords } from './prune-records.ts';
 import { objectPages } from './listing.ts';
 import { ReportBuilder, type SweepReport } from './report.ts';
 import { sweepStagedOrphans } from './staged-orphans.ts';
@@ -51,6 +52,7 @@ export async function sweep(services: Services, options: SweepOptions = {}): Pro
   await step('staged objects', () => sweepStagedOrphans(services, staged, now, settleMs, report));
   await step('multipart uploads', () => sweepStaleMultipart(services, now, settleMs, report));
   await step('final buckets', async () => markMissingFiles(services, await sweepFinalOrphans(services, now, graceMs, report), report));
+  await step('database records', () => pruneRecords(services, now, report));
   // Staged copies whose deletion completeUpload left to run after its answer: done before the report is.
   await services.background.settled();
   return report.build();
