@@ -31,7 +31,8 @@ export function parseSweeperConfig(raw: unknown, env: Record<string, string | un
   const given = raw as Record<string, unknown>;
   const unknown = Object.keys(given).filter((name) => !(name in FIELDS));
   if (unknown.length > 0) throw new ConfigError(`"sweeper" takes ${Object.keys(FIELDS).join(', ')}, not ${unknown.map((name) => JSON.stringify(name)).join(', ')}`);
-  const config = { ...DEFAULT_SWEEPER, ...(env.NODE_TEST_CONTEXT && { intervalSeconds: 0 }) };
+  // Under node's test runner (as for LOG_LEVEL, whatever env a test builds its config from) servers sweep only when told to.
+  const config = { ...DEFAULT_SWEEPER, ...(process.env.NODE_TEST_CONTEXT && { intervalSeconds: 0 }) };
   for (const [field, variable] of Object.entries(FIELDS) as [keyof SweeperConfig, string][]) {
     const fromEnv = env[variable];
     const value = fromEnv !== undefined && fromEnv !== '' ? fromEnv : given[field];
