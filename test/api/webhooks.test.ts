@@ -211,8 +211,10 @@ for (const { driver, database } of setups) {
       assert.deepEqual(attempts.map((a) => a.status), [500, 500, 500, 200]);
       assert.equal(flaky.requests.length, 4, 'one message, four attempts');
       assert.deepEqual(flaky.forged, []);
-      const [row] = (await store.webhookOutbox.list(['delivered'], 1000)).filter((m) => m.id === delivery!.id);
-      assert.equal(row?.attempts, 4);
+      // The receiver has answered; the worker records the delivery just after.
+      let row;
+      while (!(row = (await store.webhookOutbox.list(['delivered'], 1000)).find((m) => m.id === delivery!.id))) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(row.attempts, 4);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       assert.match(metrics, /upfront_webhook_deliveries_total\{route="flaky",outcome="failed"\} 3/);
       assert.match(metrics, /upfront_webhook_deliveries_total\{route="flaky",outcome="delivered"\} 1/);
