@@ -280,13 +280,15 @@ for (const { driver, database } of setups) {
     });
 
     it('the sweeper prunes delivered messages only once they are a week old', async () => {
+      // Once the events of the tests before are all sent (or dead), nothing changes under the counts below.
+      while ((await store.webhookOutbox.list(['pending'], 1)).length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
       const delivered = await store.webhookOutbox.list(['delivered'], 1000);
       assert.ok(delivered.length > 0);
       assert.equal(await store.webhookOutbox.pruneDelivered(new Date(Date.now() - 7 * 86_400_000)), 0, 'none is a week old');
-      const pending = (await store.webhookOutbox.list(['pending', 'dead'], 1000)).length;
+      const undelivered = (await store.webhookOutbox.list(['dead'], 1000)).length;
       assert.equal(await store.webhookOutbox.pruneDelivered(new Date(Date.now() + 1000)), delivered.length);
       assert.deepEqual(await store.webhookOutbox.list(['delivered'], 1000), []);
-      assert.equal((await store.webhookOutbox.list(['pending', 'dead'], 1000)).length, pending, 'undelivered messages stay');
+      assert.equal((await store.webhookOutbox.list(['dead'], 1000)).length, undelivered, 'undelivered messages stay');
     });
   });
 }
