@@ -36,8 +36,19 @@ export interface EventSummary {
 }
 
 const UNFINISHED: readonly UploadState[] = ['pending', 'uploaded', 'verified'];
-/** Codes with which complete rejects an upload's bytes (verify-object.ts, complete-upload.ts). */
-const REJECTIONS: readonly ErrorCode[] = ['content_type_mismatch', 'size_mismatch', 'checksum_mismatch', 'type_not_allowed', 'file_too_large'];
+/** Codes with which complete rejects an upload's bytes (verify-object.ts, complete-upload.ts, processors/). */
+const REJECTIONS: readonly ErrorCode[] = [
+  'content_type_mismatch',
+  'size_mismatch',
+  'checksum_mismatch',
+  'type_not_allowed',
+  'file_too_large',
+  'image_invalid',
+  'file_rejected',
+  'processor_timeout',
+];
+/** Codes that say "try again": the event is worth sending again. */
+const RETRYABLE: readonly ErrorCode[] = ['storage_unavailable', 'processing_failed', 'internal_error'];
 
 export async function handleStorageEvent(services: Services, log: Logger, record: StorageEventRecord): Promise<EventSummary[]> {
   switch (record.kind) {
@@ -82,11 +93,11 @@ async function finalize(services: Services, log: Logger, about: Omit<EventSummar
     const file = await completeUpload(services, upload.userId, upload.id);
     return { ...about, outcome: 'completed', fileId: file.id };
   } catch (error) {
-    if (error instanceof UpfrontError && error.code !== 'storage_unavailable' && error.code !== 'internal_error') {
+    if (error instanceof UpfrontError && !RETRYABLE.includes(error.code)) {
       return { ...about, outcome: REJECTIONS.includes(error.code) ? 'rejected' : 'refused', code: error.code, detail: error.detail };
     }
-    // Storage or the database failed: worth another delivery of the event (the sweeper is the last resort).
+    // Storage, the database or a processor failed: worth another delivery of the event (the sweeper is the last resort).
     log.error({ err: error, uploadId: upload.id }, 'storage hook: finalizing the upload failed');
-    return { ...about, outcome: 'failed', detail: 'storage or the database did not answer; send the event again' };
+    return { ...about, outcome: 'failed', detail: 'storage, the database or a processor failed; send the event again' };
   }
 }
