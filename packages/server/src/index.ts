@@ -20,16 +20,24 @@ import type { UploadProcessor } from './processors/types.ts';
 import type { StorageDriver } from './storage/types.ts';
 import { openStore } from './store/open-store.ts';
 import { startSweeper } from './sweeper/schedule.ts';
+import type { SweepOptions } from './sweeper/sweep.ts';
+import type { SweepReport } from './sweeper/report.ts';
 
 export { loadConfig, defaultRoutes, ConfigError, type LoadConfigOptions, type UpfrontConfig, type RouteConfig } from './config.ts';
 export type { FetchHandler } from './http/app.ts';
 export type { FileJson } from './http/file-json.ts';
 export type { Bucket, StorageDriver } from './storage/types.ts';
 export type { MetadataStore, UploadRecord, FileRecord } from './store/types.ts';
-export { sweep, SWEEP_ACTIONS, type SweepAction, type SweepOptions, type SweepReport } from './sweeper/sweep.ts';
+export { SWEEP_ACTIONS, type SweepAction, type SweepReport } from './sweeper/report.ts';
+export type { SweepOptions } from './sweeper/sweep.ts';
 export type { UploadProcessor, ProcessorInput, ProcessorUpload, ProcessorVerdict } from './processors/types.ts';
 export { openStore } from './store/open-store.ts';
 export type { OutboxMessage, OutboxState } from './store/webhook-outbox.ts';
+
+/** One sweep now (README, "The sweeper"): the sweeper's code is loaded on first use, not at start-up. */
+export async function sweep(services: Services, options?: SweepOptions): Promise<SweepReport> {
+  return (await import('./sweeper/sweep.ts')).sweep(services, options);
+}
 
 export interface UpfrontOptions {
   /** Where this API is reachable from browsers; the disk driver's signed URLs point here. */

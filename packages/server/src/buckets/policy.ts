@@ -10,7 +10,7 @@
  */
 import type { RouteConfig } from '../config.ts';
 import type { S3DriverConfig } from '../storage/s3-config.ts';
-import { DOCTOR_PREFIX, PROBE_PREFIXES } from './probe.ts';
+import { DOCTOR_PREFIX, PROBE_PREFIXES } from './probe-prefixes.ts';
 import type { PolicyStatement } from './spec.ts';
 
 export interface IamStatement {

@@ -4,11 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client, type StorageClass } from '@aws-sdk/client-s3';
+import { PROBE_PREFIX } from './probe-prefixes.ts';
 
-/** Where probe objects go: doctor's round trips, and setup's and doctor's storage-class probes (the admin policy grants these). */
-export const DOCTOR_PREFIX = 'upfront-doctor/';
-export const PROBE_PREFIX = 'upfront-probe/';
-export const PROBE_PREFIXES = [DOCTOR_PREFIX, PROBE_PREFIX];
+export { DOCTOR_PREFIX, PROBE_PREFIX, PROBE_PREFIXES } from './probe-prefixes.ts';
 
 export interface Probe {
   key: string;

@@ -4,7 +4,7 @@
  * sweeper's to judge: setup's and doctor's probes, and read-only folders (files an operator publishes).
  */
 import { keyPrefix, narrowest } from '../buckets/policy.ts';
-import { PROBE_PREFIXES } from '../buckets/probe.ts';
+import { PROBE_PREFIXES } from '../buckets/probe-prefixes.ts';
 import type { UpfrontConfig } from '../config.ts';
 import type { Bucket, ListedObject, StorageDriver } from '../storage/types.ts';
 

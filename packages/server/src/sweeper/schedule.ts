@@ -5,7 +5,6 @@
  */
 import type { Logger } from '../http/logging.ts';
 import type { Services } from '../services.ts';
-import { sweep } from './sweep.ts';
 
 const FIRST_RUN_MS = 5_000;
 
@@ -16,7 +15,8 @@ export function startSweeper(services: Services, log: Logger): { stop(): Promise
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const tick = () => {
-    running = sweep(services).then(
+    // Loaded on the first sweep, not at start-up.
+    running = import('./sweep.ts').then(({ sweep }) => sweep(services)).then(
       (report) => {
         const did = Object.values(report.counts).some((count) => count > 0);
         log[did ? 'info' : 'debug']({ sweep: report }, 'sweep done');
