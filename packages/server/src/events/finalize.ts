@@ -9,33 +9,14 @@
 import { UpfrontError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../http/logging.ts';
 import type { Services } from '../services.ts';
-import type { UploadRecord, UploadState } from '../store/types.ts';
+import type { UploadRecord } from '../store/types.ts';
 import { completeUpload } from '../uploads/complete-upload.ts';
+import type { StorageHookJson } from '../http/schemas.ts';
 import type { StorageEventRecord } from './storage-event.ts';
 
-/**
- * completed: the upload is a file (now, or already was); rejected: its bytes failed verification (the
- * upload ended, its staged bytes deleted); ignored: nothing to do; refused: complete answered another
- * error (the upload ended, or its bytes are not all there yet); failed: storage or the database did
- * not answer, and the store should send the event again.
- */
-export type EventOutcome = 'completed' | 'rejected' | 'ignored' | 'refused' | 'failed';
+/** What came of one record of an event (its outcomes and fields are documented in schemas.ts, StorageHookResult). */
+export type EventSummary = StorageHookJson['records'][number];
 
-export interface EventSummary {
-  outcome: EventOutcome;
-  /** What the record was: object-created, test, subscription-confirmation, other, unreadable. */
-  kind: StorageEventRecord['kind'];
-  bucket?: string;
-  key?: string;
-  uploadId?: string;
-  fileId?: string;
-  /** The error code of a rejection or refusal. */
-  code?: string;
-  /** Why, for people. */
-  detail?: string;
-}
-
-const UNFINISHED: readonly UploadState[] = ['pending', 'uploaded', 'verified'];
 /** Codes with which complete rejects an upload's bytes (verify-object.ts, complete-upload.ts, processors/). */
 const REJECTIONS: readonly ErrorCode[] = [
   'content_type_mismatch',
@@ -71,19 +52,15 @@ async function objectCreated(services: Services, log: Logger, record: Extract<St
   const { storage } = services.config;
   const about = { kind: record.kind, bucket: record.bucket, key: record.keys[0]! };
   if (storage.driver !== 's3' || record.bucket !== storage.buckets.staging) return [{ ...about, outcome: 'ignored', detail: 'not the staging bucket' }];
-  let owners: UploadRecord[];
+  let uploads: UploadRecord[];
   try {
-    owners = await services.store.findUploadsByKey(record.keys);
+    uploads = await services.store.findUnfinishedUploadsByKey(record.keys);
   } catch (error) {
     log.error({ err: error }, 'storage hook: the database did not answer');
     return [{ ...about, outcome: 'failed', detail: 'the database did not answer' }];
   }
-  const uploads = owners.filter((upload) => UNFINISHED.includes(upload.state));
-  if (uploads.length === 0) {
-    // Usually the browser's complete came first; or the key is nobody's (a doctor probe, a stray write).
-    const detail = owners.length > 0 ? `the upload has ended (${owners.map((upload) => upload.state).join(', ')})` : 'no upload has this key';
-    return [{ ...about, outcome: 'ignored', detail }];
-  }
+  // Usually the browser's complete came first; or the key is nobody's (a doctor probe, a stray write).
+  if (uploads.length === 0) return [{ ...about, outcome: 'ignored', detail: 'no unfinished upload has this key (completed already, ended, or nobody\'s)' }];
   return Promise.all(uploads.map((upload) => finalize(services, log, { ...about, key: upload.key, uploadId: upload.id }, upload)));
 }
 

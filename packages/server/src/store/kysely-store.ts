@@ -25,7 +25,7 @@ import type {
   Visibility,
 } from './types.ts';
 import { countRequest, lockUserQuota, readUsage } from './usage.ts';
-import { filesByKey, filesPage, markMissing, unfinishedUploads, uploadsByKey, type Page } from './sweep-queries.ts';
+import { filesByKey, filesPage, markMissing, unfinishedUploads, unfinishedUploadsByKey, type Page } from './sweep-queries.ts';
 
 const defaultListLimit = 50;
 const maxListLimit = 200;
@@ -348,8 +348,8 @@ export class KyselyStore implements MetadataStore {
     return (await unfinishedUploads(this.#db, page)).map(toUploadRecord);
   }
 
-  async findUploadsByKey(keys: string[]): Promise<UploadRecord[]> {
-    return (await uploadsByKey(this.#db, keys)).map(toUploadRecord);
+  async findUnfinishedUploadsByKey(keys: string[]): Promise<UploadRecord[]> {
+    return (await unfinishedUploadsByKey(this.#db, keys)).map(toUploadRecord);
   }
 
   async findFilesByKey(visibility: Visibility, keys: string[]): Promise<FileRecord[]> {

@@ -28,9 +28,11 @@ export function unfinishedUploads(db: Kysely<StoreDatabase>, { after, limit }: P
     .execute();
 }
 
-export async function uploadsByKey(db: Kysely<StoreDatabase>, keys: string[]) {
+export async function unfinishedUploadsByKey(db: Kysely<StoreDatabase>, keys: string[]) {
   const rows = [];
-  for (const chunk of chunks(keys)) rows.push(...(await db.selectFrom('uploads').selectAll().where('key', 'in', chunk).execute()));
+  for (const chunk of chunks(keys)) {
+    rows.push(...(await db.selectFrom('uploads').selectAll().where('state', 'in', UNFINISHED).where('key', 'in', chunk).execute()));
+  }
   return rows;
 }
 

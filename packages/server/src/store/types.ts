@@ -208,8 +208,8 @@ export interface MetadataStore {
   findResumableUpload(userId: string, fingerprint: string, now: Date): Promise<UploadRecord | undefined>;
   /** The sweeper's: every user's uploads that may still become files (pending, uploaded, verified), by id. */
   listUnfinishedUploads(page: { after?: string; limit: number }): Promise<UploadRecord[]>;
-  /** The sweeper's: uploads (any state) whose key is one of `keys`. */
-  findUploadsByKey(keys: string[]): Promise<UploadRecord[]>;
+  /** The sweeper's and storage events': uploads that may still become files whose key is one of `keys`. */
+  findUnfinishedUploadsByKey(keys: string[]): Promise<UploadRecord[]>;
   /** The sweeper's: files of that bucket whose key is one of `keys`. */
   findFilesByKey(visibility: Visibility, keys: string[]): Promise<FileRecord[]>;
   /** The sweeper's: every user's files, by id. */

@@ -22,11 +22,11 @@ export function ownerKey(key: string): string {
 /** Which of `keys` (objects listed in `bucket`) are owned. */
 export async function ownedKeys(store: MetadataStore, bucket: Bucket, keys: string[]): Promise<Set<string>> {
   if (bucket === 'staging') {
-    const uploads = await store.findUploadsByKey(keys);
+    const uploads = await store.findUnfinishedUploadsByKey(keys);
     return new Set(uploads.filter(isUnfinished).map((upload) => upload.key));
   }
   const owners = [...new Set(keys.map(ownerKey))];
-  const [files, uploads] = await Promise.all([store.findFilesByKey(bucket, owners), store.findUploadsByKey(owners)]);
+  const [files, uploads] = await Promise.all([store.findFilesByKey(bucket, owners), store.findUnfinishedUploadsByKey(owners)]);
   const owning = new Set([
     ...files.map((file) => file.key),
     ...uploads.filter((upload) => isUnfinished(upload) && upload.visibility === bucket).map((upload) => upload.key),

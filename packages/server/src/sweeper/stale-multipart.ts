@@ -16,7 +16,7 @@ export async function sweepStaleMultipart(services: Services, now: number, settl
       (upload) => now - upload.initiated.getTime() >= settleMs && isSweepable(services.config, 'staging', upload.key),
     );
     if (inProgress.length === 0) continue;
-    const uploads = await store.findUploadsByKey([...new Set(inProgress.map((upload) => upload.key))]);
+    const uploads = await store.findUnfinishedUploadsByKey([...new Set(inProgress.map((upload) => upload.key))]);
     const owned = new Set(uploads.filter(isUnfinished).flatMap((upload) => upload.multipart?.uploadId ?? []));
     for (const { key, uploadId } of inProgress) {
       if (owned.has(uploadId)) continue;
