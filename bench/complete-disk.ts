@@ -69,7 +69,8 @@ export async function benchCompleteDisk(): Promise<CompleteDiskResult> {
     const configFile = join(workDir, 'upfront.config.json');
     const route = { types: ['application/zip'], maxSize: '2GB', keyTemplate: '{user}/{uuid}.{ext}', visibility: 'public', expiresIn: 600, strategy: 'put' };
     await writeFile(configFile, JSON.stringify({ routes: { archive: route } }));
-    const config = loadConfig({ mode: 'dev', file: configFile, env: { UPFRONT_DATA_DIR: join(workDir, 'data'), STORAGE_DRIVER: 'disk' } });
+    // The server runs in this process: its request log lines (info) would mix with the bench's report.
+    const config = loadConfig({ mode: 'dev', file: configFile, env: { UPFRONT_DATA_DIR: join(workDir, 'data'), STORAGE_DRIVER: 'disk', LOG_LEVEL: 'warn' } });
     const server = await serve(config, { port: 0 });
     try {
       return await measure(server.url, workDir);
