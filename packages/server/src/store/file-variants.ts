@@ -4,7 +4,7 @@
  * does not exist yet), and a replacement, written over the same key, replaces them.
  */
 import type { Kysely, Selectable } from 'kysely';
-import { inWriteTransaction, type Int8, type StoreDatabase, type StoreDialect } from './migrations.ts';
+import { integer, inWriteTransaction, type Int8, type StoreDatabase, type StoreDialect } from './migrations.ts';
 import type { Visibility } from './types.ts';
 
 export interface FileVariantsTable {
@@ -94,9 +94,9 @@ function toRecord(row: Selectable<FileVariantsTable>): FileVariantRecord {
     name: row.name,
     key: row.key,
     contentType: row.content_type,
-    size: Number(row.size),
-    width: Number(row.width),
-    height: Number(row.height),
-    createdAt: new Date(Number(row.created_at)),
+    size: integer(row.size),
+    width: integer(row.width),
+    height: integer(row.height),
+    createdAt: new Date(integer(row.created_at)),
   };
 }

@@ -5,24 +5,25 @@
 import type { CompiledQuery, Insertable, Kysely, Selectable } from 'kysely';
 import { FinishUploadError } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
-import { inWriteTransaction, migrate } from './migrations.ts';
+import { integer, inWriteTransaction, migrate } from './migrations.ts';
 import type { FilesTable, FileVersionsTable, StoreDatabase, StoreDialect, UploadsTable } from './migrations.ts';
 import { insertOutboxMessage, KyselyWebhookOutbox, type NewOutboxMessage } from './webhook-outbox.ts';
 import { KyselyFileVariants } from './file-variants.ts';
-import type {
-  FileRecord,
-  FileVersionRecord,
-  ListFilesOptions,
-  MetadataStore,
-  NewFile,
-  NewFileVersion,
-  NewUpload,
-  QuotaCheck,
-  QuotaExceeded,
-  UploadRecord,
-  UploadState,
-  UserUsage,
-  Visibility,
+import {
+  UNFINISHED_STATES,
+  type FileRecord,
+  type FileVersionRecord,
+  type ListFilesOptions,
+  type MetadataStore,
+  type NewFile,
+  type NewFileVersion,
+  type NewUpload,
+  type QuotaCheck,
+  type QuotaExceeded,
+  type UploadRecord,
+  type UploadState,
+  type UserUsage,
+  type Visibility,
 } from './types.ts';
 import { countRequest, lockUserQuota, readUsage } from './usage.ts';
 import { filesByKey, filesPage, markMissing, unfinishedUploads, unfinishedUploadsByKey, type Page } from './sweep-queries.ts';
@@ -130,7 +131,7 @@ export class KyselyStore implements MetadataStore {
 
   async transitionUpload(
     id: string,
-    from: UploadState[],
+    from: readonly UploadState[],
     to: UploadState,
     patch: { errorCode?: string | null; etag?: string | null } = {},
     { event }: { event?: NewOutboxMessage } = {},
@@ -336,7 +337,7 @@ export class KyselyStore implements MetadataStore {
       .selectAll()
       .where('user_id', '=', userId)
       .where('fingerprint', '=', fingerprint)
-      .where('state', 'in', ['pending', 'uploaded', 'verified'])
+      .where('state', 'in', UNFINISHED_STATES)
       .where('expires_at', '>', epochMillis(now, 'now'))
       .orderBy('created_at', 'desc')
       .limit(1)
@@ -417,7 +418,7 @@ function firstExceeded(usage: UserUsage, checks: QuotaCheck[], upload: NewUpload
 function transition(
   db: Kysely<StoreDatabase>,
   id: string,
-  from: UploadState[],
+  from: readonly UploadState[],
   to: UploadState,
   patch: { errorCode?: string | null; etag?: string | null },
 ): Promise<Selectable<UploadsTable> | undefined> {
@@ -486,12 +487,6 @@ function clampLimit(limit: number | undefined): number {
   return Math.min(maxListLimit, Math.max(1, Math.floor(limit)));
 }
 
-/** Reads a bigint column: a number from SQLite, a decimal string from PostgreSQL. */
-function integer(value: number | string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new RangeError(`Stored integer ${value} is not a safe JavaScript integer.`);
-  return n;
-}
 
 function byteCount(size: number): number {
   if (!Number.isSafeInteger(size) || size < 0) {

@@ -16,6 +16,13 @@ export type StoreDialect = 'sqlite' | 'postgres';
 /** A `bigint` column: written as a number, read as a number (SQLite) or a string (PostgreSQL). */
 export type Int8 = ColumnType<number | string, number, number>;
 
+/** Reads an Int8 column: a number from SQLite, a decimal string from PostgreSQL. */
+export function integer(value: number | string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`Stored integer ${value} is not a safe JavaScript integer.`);
+  return n;
+}
+
 export interface UploadsTable {
   id: string;
   user_id: string;

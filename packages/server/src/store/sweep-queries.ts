@@ -4,10 +4,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { StoreDatabase } from './migrations.ts';
-import type { Visibility } from './types.ts';
+import { UNFINISHED_STATES, type Visibility } from './types.ts';
 
-/** States in which an upload may still become a file. */
-const UNFINISHED = ['pending', 'uploaded', 'verified'] as const;
 /** Keys per IN (…) list: far below SQLite's and PostgreSQL's parameter limits. */
 const MAX_KEYS = 500;
 
@@ -21,7 +19,7 @@ export function unfinishedUploads(db: Kysely<StoreDatabase>, { after, limit }: P
   return db
     .selectFrom('uploads')
     .selectAll()
-    .where('state', 'in', UNFINISHED)
+    .where('state', 'in', UNFINISHED_STATES)
     .$if(after !== undefined, (query) => query.where('id', '>', after!))
     .orderBy('id')
     .limit(limit)
@@ -31,7 +29,7 @@ export function unfinishedUploads(db: Kysely<StoreDatabase>, { after, limit }: P
 export async function unfinishedUploadsByKey(db: Kysely<StoreDatabase>, keys: string[]) {
   const rows = [];
   for (const chunk of chunks(keys)) {
-    rows.push(...(await db.selectFrom('uploads').selectAll().where('state', 'in', UNFINISHED).where('key', 'in', chunk).execute()));
+    rows.push(...(await db.selectFrom('uploads').selectAll().where('state', 'in', UNFINISHED_STATES).where('key', 'in', chunk).execute()));
   }
   return rows;
 }

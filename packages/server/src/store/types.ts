@@ -9,6 +9,8 @@ export type { NewOutboxMessage, WebhookOutbox };
 import type { FileVariants } from './file-variants.ts';
 
 export type UploadState = 'pending' | 'uploaded' | 'verified' | 'ready' | 'rejected' | 'expired' | 'aborted';
+/** The states in which an upload may still become a file. */
+export const UNFINISHED_STATES: readonly UploadState[] = ['pending', 'uploaded', 'verified'];
 /** How an upload's bytes are sent: one presigned PUT, a POST policy form, or presigned parts. */
 export type Strategy = 'put' | 'post' | 'multipart';
 export type Visibility = 'public' | 'private';
@@ -161,7 +163,7 @@ export interface MetadataStore {
    */
   transitionUpload(
     id: string,
-    from: UploadState[],
+    from: readonly UploadState[],
     to: UploadState,
     patch?: { errorCode?: string | null; etag?: string | null },
     options?: { event?: NewOutboxMessage },

@@ -6,9 +6,8 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { StoreDatabase, StoreDialect } from './migrations.ts';
-import type { RouteUsage, UserUsage } from './types.ts';
+import { UNFINISHED_STATES, type RouteUsage, type UserUsage } from './types.ts';
 
-const UNFINISHED = ['pending', 'uploaded', 'verified'] as const;
 /** First key of the PostgreSQL advisory locks that serialise one user's quota checks ("quot"). */
 const quotaLockNamespace = 0x71756f74;
 
@@ -37,7 +36,7 @@ export async function readUsage(db: Kysely<StoreDatabase>, userId: string): Prom
         (eb) => eb.fn.sum<number | string | null>('size').as('bytes'),
       ])
       .where('user_id', '=', userId)
-      .where('state', 'in', UNFINISHED)
+      .where('state', 'in', UNFINISHED_STATES)
       .groupBy('route')
       .execute(),
   ]);

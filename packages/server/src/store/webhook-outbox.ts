@@ -8,7 +8,7 @@
  * row that is claimed again once the lease ends, so every event is delivered at least once.
  */
 import type { ColumnType, Kysely, Selectable, Updateable } from 'kysely';
-import type { Int8, StoreDatabase, StoreDialect } from './migrations.ts';
+import { integer, type Int8, type StoreDatabase, type StoreDialect } from './migrations.ts';
 
 export type WebhookEventType = 'upload.completed' | 'upload.rejected' | 'file.deleted' | 'file.version_restored';
 export type OutboxState = 'pending' | 'delivered' | 'dead';
@@ -208,12 +208,6 @@ export class KyselyWebhookOutbox implements WebhookOutbox {
   written(): void {
     for (const listener of this.#listeners) listener();
   }
-}
-
-function integer(value: number | string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new RangeError(`Stored integer ${value} is not a safe JavaScript integer.`);
-  return n;
 }
 
 function toOutboxMessage(row: Selectable<WebhookOutboxTable>): OutboxMessage {

@@ -5,11 +5,9 @@
  * owned as long as the file is), or an upload still promoting to that key (the sweeper heals it instead).
  */
 import type { Bucket } from '../storage/types.ts';
-import type { MetadataStore, UploadRecord, UploadState } from '../store/types.ts';
+import { UNFINISHED_STATES, type MetadataStore, type UploadRecord } from '../store/types.ts';
 
-export const UNFINISHED: readonly UploadState[] = ['pending', 'uploaded', 'verified'];
-
-export const isUnfinished = (upload: UploadRecord): boolean => UNFINISHED.includes(upload.state);
+export const isUnfinished = (upload: UploadRecord): boolean => UNFINISHED_STATES.includes(upload.state);
 
 const VARIANTS = '.variants/';
 

@@ -5,7 +5,7 @@ import type { Services } from '../services.ts';
 import { ObjectChangedError, ObjectMissingError } from '../storage/errors.ts';
 import { NULL_VERSION, type CopyOptions, type CopyResult } from '../storage/types.ts';
 import { FinishUploadError } from '../store/errors.ts';
-import type { FileRecord, UploadRecord, UploadState, Visibility } from '../store/types.ts';
+import { UNFINISHED_STATES, type FileRecord, type UploadRecord, type Visibility } from '../store/types.ts';
 import { syncCurrentVersion, versionWritten } from './current-version.ts';
 import { isActiveContent } from './content-types.ts';
 import { contentDisposition } from './filename.ts';
@@ -180,7 +180,7 @@ function replacedFileDeleted(): UpfrontError {
 
 /** Verification failed: the upload ends as rejected (once, whoever races) and its staged bytes go. */
 async function reject(services: Services, upload: UploadRecord, { code, detail, reason = code }: Rejection): Promise<Step> {
-  const rejected = await services.store.transitionUpload(upload.id, UNFINISHED, 'rejected', { errorCode: reason }, uploadRejected(services, upload, reason));
+  const rejected = await services.store.transitionUpload(upload.id, UNFINISHED_STATES, 'rejected', { errorCode: reason }, uploadRejected(services, upload, reason));
   if (!rejected) return RETRY;
   services.metrics.uploadsRejected.inc({ route: upload.route, reason });
   await discardStaged(services, upload);
@@ -220,7 +220,7 @@ async function stagedObjectMissing(services: Services, upload: UploadRecord): Pr
   const promoted = upload.replaces === null ? await storage.head(upload.visibility, upload.key) : null;
   if (promoted && promoted.size === upload.size) return record(services, upload, promoted.etag ?? null, undefined);
   if (Date.now() > upload.expiresAt.getTime()) {
-    if (!(await store.transitionUpload(upload.id, UNFINISHED, 'expired'))) return RETRY;
+    if (!(await store.transitionUpload(upload.id, UNFINISHED_STATES, 'expired'))) return RETRY;
     throw expiredError();
   }
   throw new UpfrontError('upload_incomplete', 'Storage has not received the file yet; send it with the signed request, then complete.');
@@ -324,9 +324,6 @@ async function notRecorded(services: Services, upload: UploadRecord, error: unkn
   await discardVariants(services, upload.visibility, upload.key);
   return RETRY;
 }
-
-/** States in which the upload may still become a file. */
-const UNFINISHED: UploadState[] = ['pending', 'uploaded', 'verified'];
 
 function abortedError(): UpfrontError {
   return new UpfrontError('upload_aborted', 'This upload was aborted; create a new upload.');
