@@ -4,7 +4,8 @@
 # takes ~1 s), then the demo web page, which the CLI serves in `upfront dev` and ships inside its package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx tsc -b packages/server/tsconfig.build.json packages/client/tsconfig.build.json packages/cli/tsconfig.build.json
+npx tsc -b packages/server/tsconfig.build.json packages/client/tsconfig.build.json packages/cli/tsconfig.build.json \
+  packages/react/tsconfig.build.json packages/uppy/tsconfig.build.json
 # The client's browser hashing worker: one self-contained file with hash-wasm inside, loaded by the client on demand.
 npx esbuild packages/client/src/hash-worker.ts --bundle --minify --format=iife --target=es2022 --log-level=warning \
   --outfile=packages/client/dist/hash-worker.js
