@@ -9,6 +9,7 @@ import { benchCompleteDisk } from './complete-disk.ts';
 import { benchCompleteRgw } from './complete-rgw.ts';
 import { benchCreateUpload } from './create-upload.ts';
 import { benchCreateUploadPg, formatBurst } from './create-upload-pg.ts';
+import { benchLambdaColdStart } from './lambda-cold-start.ts';
 import { benchSigner } from './signer.ts';
 import { benchBrowserUpload } from './upload-browser.ts';
 import { benchLargeUpload } from './upload-large.ts';
@@ -63,6 +64,14 @@ console.table([
 ]);
 ratio('cold start: upfront / signing server', cold.upfrontMs / cold.peerMs, '<= 1.0x', cold.upfrontMs / cold.peerMs <= 1);
 ratio('idle RSS: upfront / signing server', cold.upfrontRssMb / cold.peerRssMb, '<= 1.2x', cold.upfrontRssMb / cold.peerRssMb <= 1.2);
+
+console.log('\nLambda cold start: a new process imports the bundle and answers its first create-upload (HTTP API event); `upfront lambda build` (RGW, PostgreSQL, JWKS) vs the tutorial AWS-SDK presigning function (no auth, no database)');
+const lambda = await benchLambdaColdStart();
+console.table([
+  { function: 'upfront', 'import ms': ms(lambda.upfront.importMs), 'first invoke ms': ms(lambda.upfront.firstInvokeMs), 'cold ms': ms(lambda.upfront.coldMs), 'entry KB': Math.round(lambda.upfrontBundleBytes / 1024) },
+  { function: 'AWS SDK presigner', 'import ms': ms(lambda.peer.importMs), 'first invoke ms': ms(lambda.peer.firstInvokeMs), 'cold ms': ms(lambda.peer.coldMs), 'entry KB': Math.round(lambda.peerBundleBytes / 1024) },
+]);
+ratio('lambda cold start: upfront / AWS-SDK presigning function', lambda.upfront.coldMs / lambda.peer.coldMs, '<= 0.5x', lambda.upfront.coldMs / lambda.peer.coldMs <= 0.5);
 
 console.log('\nComplete of a 10 MB PNG on Ceph RGW, through the API, vs bare HEAD + CopyObject + DeleteObject (same SDK client settings)');
 const rgw = await benchCompleteRgw();

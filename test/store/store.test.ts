@@ -257,6 +257,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
         etag: null,
         fileId: null,
         replaces: null,
+        sizeUnknown: false,
         createdAt: created.createdAt,
         updatedAt: created.createdAt,
       });
@@ -276,7 +277,7 @@ for (const backend of [sqliteBackend(), postgresBackend(postgresUrl)]) {
         const created = await Promise.all(inputs.map((input) => store.createUpload(input)));
         for (const [i, input] of inputs.entries()) {
           const { createdAt } = created[i]!;
-          assert.deepEqual(created[i], { ...input, state: 'pending', errorCode: null, etag: null, fileId: null, replaces: null, createdAt, updatedAt: createdAt });
+          assert.deepEqual(created[i], { ...input, state: 'pending', errorCode: null, etag: null, fileId: null, replaces: null, sizeUnknown: false, createdAt, updatedAt: createdAt });
           assert.deepEqual(await store.getUpload(input.id), created[i]);
         }
       }

@@ -17,6 +17,8 @@ export interface TestServerOptions {
   driver: Driver;
   /** Serve apps/web/dist at / (build it first). */
   web?: boolean;
+  /** Serve this directory at / (a test's own page); instead of `web`. */
+  staticDir?: string;
   /** Replaces the routes of the config file. */
   routes?: Record<string, Record<string, unknown>>;
   /** Extra environment (AUTH_*, DATABASE_URL, …). */
@@ -25,6 +27,8 @@ export interface TestServerOptions {
   dataDir?: string;
   /** The app's processors (createUpfront's `processors`). */
   processors?: ServeOptions['processors'];
+  /** The config file's `"dropIn"` (with `routes`: the drop-in endpoints, routes/drop-in/). */
+  dropIn?: Record<string, Record<string, unknown>>;
 }
 
 export interface TestServer extends RunningServer {
@@ -49,10 +53,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   let file: string | undefined;
   if (options.routes) {
     file = join(dataDir, 'upfront.config.json');
-    await writeFile(file, JSON.stringify({ routes: options.routes }));
+    await writeFile(file, JSON.stringify({ routes: options.routes, ...(options.dropIn && { dropIn: options.dropIn }) }));
   }
   const config = loadConfig({ env, mode: 'dev', ...(file ? { file } : { file: fileURLToPath(new URL('../../upfront.config.json', import.meta.url)) }) });
-  const running = await serve(config, { port: 0, ...(options.web && { fallback: staticFiles(webDist) }), ...(options.processors && { processors: options.processors }) });
+  const running = await serve(config, { port: 0, ...((options.web || options.staticDir) && { fallback: staticFiles(options.staticDir ?? webDist) }), ...(options.processors && { processors: options.processors }) });
   const api: TestServer['api'] = (path, init = {}) =>
     fetch(running.url + path, {
       method: init.method ?? (init.json !== undefined || init.body !== undefined ? 'POST' : 'GET'),

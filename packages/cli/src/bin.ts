@@ -18,6 +18,7 @@ Commands:
   site     Deploy a built front end to the website bucket: upfront site deploy [dir]
   cdn      Print an nginx configuration that serves the public bucket as a caching CDN: upfront cdn nginx
   webhooks List undelivered webhook events, or send dead ones again: upfront webhooks list|retry
+  lambda   Build an AWS Lambda deployment (zip + SAM template): upfront lambda build
 
 Options of dev and serve:
   --port <n>      Port to listen on (default: $PORT or 3000)
@@ -71,6 +72,10 @@ Options of webhooks (reads the database of the configuration, like serve):
   retry --all-dead      Send every dead event again
   Exit codes: 0 done, 1 no such (undelivered) event, 2 usage or configuration error.
 
+Options of lambda build (same configuration as serve; S3 storage and PostgreSQL only):
+  --out <dir>           Where upfront-lambda.zip and template.json go (default ./lambda)
+  Then: sam deploy --guided (in that directory). Exit codes: 0 written, 2 usage or configuration error.
+
   -h, --help      Show this help
 `;
 
@@ -121,6 +126,11 @@ async function main(): Promise<void> {
   if (command === 'webhooks') {
     const { runWebhooks } = await import('./webhooks.ts');
     process.exitCode = await runWebhooks(args);
+    return;
+  }
+  if (command === 'lambda') {
+    const { runLambda } = await import('./lambda-build.ts');
+    process.exitCode = await runLambda(args);
     return;
   }
   if (command === 'upload') {

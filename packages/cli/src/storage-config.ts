@@ -17,6 +17,11 @@ export interface StorageCommandConfig {
   admin?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** The buckets' settings the configuration gives (bucketSpecs' input). */
+export function bucketSettings(config: UpfrontConfig): BucketSettings {
+  return { origins: config.corsOrigins, ...config.buckets, routes: [...config.routes.values()], ...(config.events && { events: eventsSettings(config.events) }) };
+}
+
 export function loadStorageConfig(command: string): StorageCommandConfig {
   // The mode only decides how users sign in, which these commands do not need.
   const config = loadCommandConfig({ mode: 'dev' });
@@ -28,7 +33,7 @@ export function loadStorageConfig(command: string): StorageCommandConfig {
   return {
     config,
     storage: config.storage,
-    settings: { origins: config.corsOrigins, ...config.buckets, routes: [...config.routes.values()], ...(config.events && { events: eventsSettings(config.events) }) },
+    settings: bucketSettings(config),
     ...(accessKeyId && secretAccessKey && { admin: { accessKeyId, secretAccessKey } }),
   };
 }

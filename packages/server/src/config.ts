@@ -11,6 +11,8 @@ import { parseRouteWebhook, parseWebhookDelivery, webhookFromEnv, type RouteWebh
 import { parseSweeperConfig, type SweeperConfig } from './sweeper/config.ts';
 import { parseEventsConfig, type EventsConfig } from './events/config.ts';
 import { parseRouteProcessing, type ImageSettings } from './processors/config.ts';
+import { parseDropInConfig, type DropInConfig } from './routes/drop-in/config.ts';
+import { profileOf } from './storage/providers.ts';
 
 /** One kind of upload and its rules. */
 export interface RouteConfig {
@@ -118,6 +120,8 @@ export interface UpfrontConfig {
   sweeper: SweeperConfig;
   /** The storage hook (POST /v1/hooks/storage) that finalizes uploads on the store's object-created events; default off. */
   events?: EventsConfig;
+  /** Endpoints shaped like hand-rolled signers' (routes/drop-in/), each on a route's rules; default none. */
+  dropIn?: DropInConfig;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -418,17 +422,19 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
   const buckets = parseBuckets(file.buckets ?? {}, env);
   checkLifetimes(routes, buckets);
   const events = parseEventsConfig(file.events, env);
+  const storage: UpfrontConfig['storage'] = driver === 's3' ? { driver: 's3', ...s3Config(env, file) } : {
+          driver: 'disk',
+          secret: env.DISK_SECRET || undefined,
+          lifecycleDaySeconds: parseWhole(env.DISK_LIFECYCLE_DAY_SECONDS ?? DAY, 1, DAY, 'DISK_LIFECYCLE_DAY_SECONDS'),
+        };
+  const dropIn = parseDropInConfig(file.dropIn, env, routes, storage.driver !== 's3' || profileOf(storage).postPolicy);
 
   return {
     mode,
     dataDir,
     databaseUrl: env.DATABASE_URL || `sqlite:${resolve(dataDir, 'upfront.db')}`,
     databasePoolSize: parseWhole(env.DATABASE_POOL_SIZE || 10, 1, 1000, 'DATABASE_POOL_SIZE', 'connections'),
-    storage: driver === 's3' ? { driver: 's3', ...s3Config(env, file) } : {
-            driver: 'disk',
-            secret: env.DISK_SECRET || undefined,
-            lifecycleDaySeconds: parseWhole(env.DISK_LIFECYCLE_DAY_SECONDS ?? DAY, 1, DAY, 'DISK_LIFECYCLE_DAY_SECONDS'),
-          },
+    storage,
     auth,
     corsOrigins: list(env.CORS_ORIGINS ?? (file.corsOrigins as string[] | undefined)?.join(',')),
     routes,
@@ -439,6 +445,7 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
     quotas: parseQuotas(file.quotas ?? {}, env),
     sweeper: parseSweeperConfig(file.sweeper ?? {}, env),
     ...(events && { events }),
+    ...(dropIn && { dropIn }),
   };
 }
 

@@ -11,8 +11,9 @@ import { checkDevIssuer, type UpfrontConfig } from './config.ts';
 import { Background } from './background.ts';
 import { keptInDataDir } from './data-dir-secret.ts';
 import { createApp, type FetchHandler } from './http/app.ts';
-import { configSecrets, createLogger, type DestinationStream } from './http/logging.ts';
+import { configSecrets, createLogger, type DestinationStream, type Logger } from './http/logging.ts';
 import { createMetrics } from './http/metrics.ts';
+import { finalizeStagedDropIns } from './routes/drop-in/disk-staged.ts';
 import { timedDriver } from './storage/timed-driver.ts';
 import type { Services } from './services.ts';
 import { appProcessors } from './processors/app-processors.ts';
@@ -48,11 +49,24 @@ export interface UpfrontOptions {
   logDestination?: DestinationStream;
   /** The app's own processors, by the names routes give them in `"processors"` (README, "Processors"). */
   processors?: Record<string, UploadProcessor>;
+  /**
+   * false: no timers at all (for runtimes that freeze between requests, e.g. Lambda): the sweeper does
+   * not run on its interval and webhooks are not polled; the caller calls settle() before each answer
+   * and sweep() on a schedule. Default true.
+   */
+  timers?: boolean;
 }
 
 export interface Upfront {
   fetch: FetchHandler;
   services: Services;
+  /** The instance's JSON logger. */
+  log: Logger;
+  /**
+   * Finishes what was started so far: background tasks and, with `timers: false`, delivery of the
+   * webhooks written since (`{webhooks: 'due'}`: of every webhook due, e.g. on a schedule).
+   */
+  settle(options?: { webhooks?: 'written' | 'due' }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,10 +80,13 @@ interface OpenedStorage {
   secret?: string;
 }
 
-async function openStorage(config: UpfrontConfig, publicUrl: string): Promise<OpenedStorage> {
+/** `onStaged`: told of each object the disk endpoint writes into staging (the drop-in endpoints' finalize). */
+async function openStorage(config: UpfrontConfig, publicUrl: string, onStaged?: (key: string) => Promise<void>): Promise<OpenedStorage> {
   if (config.storage.driver === 's3') {
-    const { createS3Driver } = await import('./storage/s3-driver.ts');
-    return { storage: createS3Driver(config.storage) };
+    // The SDK's presigners (a benchmark's reference) need the SDK at once; Upfront's signer does not.
+    if (config.storage.presigner === 'aws-sdk') return { storage: (await import('./storage/s3-driver.ts')).createS3Driver(config.storage) };
+    const { createLazyS3Driver } = await import('./storage/lazy-s3-driver.ts');
+    return { storage: createLazyS3Driver(config.storage) };
   }
   const [{ createDiskDriver }, { createDiskEndpoint }, { startDiskLifecycle }] = await Promise.all([
     import('./storage/disk-driver.ts'),
@@ -83,7 +100,7 @@ async function openStorage(config: UpfrontConfig, publicUrl: string): Promise<Op
   const lifecycle = startDiskLifecycle(disk, config.dataDir, { stagingExpiryDays, abortIncompleteDays, daySeconds: config.storage.lifecycleDaySeconds });
   return {
     storage: disk,
-    storageEndpoint: { pathPrefix: '/storage', handler: createDiskEndpoint(disk, { corsOrigins: config.corsOrigins }) },
+    storageEndpoint: { pathPrefix: '/storage', handler: createDiskEndpoint(disk, { corsOrigins: config.corsOrigins, ...(onStaged && { onStaged }) }) },
     stop: () => lifecycle.stop(),
     secret,
   };
@@ -108,10 +125,12 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   let opened: OpenedStorage;
   let devIssuer: DevIssuer | undefined;
+  // Set once the services exist; the disk endpoint takes no uploads before the server listens.
+  let finalizeStaged: ((key: string) => Promise<void>) | undefined;
   try {
     // Before the storage, whose disk lifecycle would keep running if the dev key were refused.
     devIssuer = config.auth.devIssuer ? await createDevIssuer({ dataDir: config.dataDir, ...(config.auth.devKey !== undefined && { key: config.auth.devKey }) }) : undefined;
-    opened = await openStorage(config, publicUrl);
+    opened = await openStorage(config, publicUrl, config.dropIn && (async (key) => finalizeStaged?.(key)));
   } catch (error) {
     await store.close();
     throw error;
@@ -122,6 +141,7 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
   const storage = timedDriver(opened.storage, metrics);
   const services: Services = { config, storage, store, background, metrics, processors };
   const log = createLogger(config.logLevel, configSecrets(config, [opened.secret]), options.logDestination);
+  if (config.dropIn) finalizeStaged = finalizeStagedDropIns(services, log);
   const app = createApp({
     services,
     authenticate: createAuthenticator(config.auth, devIssuer),
@@ -132,12 +152,17 @@ export async function createUpfront(config: UpfrontConfig, options: UpfrontOptio
   });
   // Started only when a route has a webhook: otherwise nothing is written to the outbox.
   const webhooks = [...config.routes.values()].some((route) => route.webhook)
-    ? (await import('./webhooks/worker.ts')).startWebhookDelivery({ outbox: store.webhookOutbox, routes: config.routes, settings: config.webhooks, metrics, log })
+    ? (await import('./webhooks/worker.ts')).startWebhookDelivery({ outbox: store.webhookOutbox, routes: config.routes, settings: config.webhooks, metrics, log, timers: options.timers ?? true })
     : undefined;
-  const sweeper = startSweeper(services, log);
+  const sweeper = options.timers === false ? { stop: async () => undefined } : startSweeper(services, log);
   return {
     fetch: async (request) => app.fetch(request),
     services,
+    log,
+    async settle(settling = {}) {
+      await background.settled();
+      if (options.timers === false) await webhooks?.flush(settling.webhooks === 'due');
+    },
     async close() {
       await sweeper.stop();
       await stop?.();

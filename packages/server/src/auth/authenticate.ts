@@ -1,12 +1,13 @@
 // jose's subpath modules: loading only what verification needs keeps start-up short.
 import type { JWTVerifyGetKey } from 'jose';
 import { JWKSInvalid, JWKSTimeout, JWTClaimValidationFailed, JWTExpired } from 'jose/errors';
-import { createRemoteJWKSet } from 'jose/jwks/remote';
+import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote';
 import { decodeJwt } from 'jose/jwt/decode';
 import { jwtVerify } from 'jose/jwt/verify';
 import type { AuthConfig } from '../config.ts';
 import { UpfrontError } from '../errors.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, type DevIssuer } from './dev-issuer.ts';
+import { fetchJwks } from './jwks-fetch.ts';
 
 export interface User {
   /** The token's `sub`. */
@@ -52,7 +53,7 @@ const MAX_CACHED_TOKENS = 10_000;
 function createVerifier(config: AuthConfig, devIssuer?: DevIssuer): (token: string) => Promise<{ user: User; expiresAt: number }> {
   const trusted: Trusted[] = [];
   if (config.jwksUrl && config.issuer && config.audience) {
-    trusted.push({ keys: createRemoteJWKSet(new URL(config.jwksUrl)), issuer: config.issuer, audience: config.audience });
+    trusted.push({ keys: createRemoteJWKSet(new URL(config.jwksUrl), { [customFetch]: fetchJwks }), issuer: config.issuer, audience: config.audience });
   }
   if (devIssuer) trusted.push({ keys: devIssuer.keys, issuer: DEV_ISSUER, audience: DEV_AUDIENCE });
 

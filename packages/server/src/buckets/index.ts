@@ -8,3 +8,4 @@ export { publicBucketUrl, type CdnConfig } from './cdn.ts';
 export { deploySite, DeployError, type DeployOptions, type DeployResult, type DeployedFile } from './site-deploy.ts';
 export type { SiteConfig } from './website.ts';
 export { eventsSettings, type EventsSettings } from './notifications.ts';
+export { samTemplate, parameterName, type SamTemplate, type SamTemplateInput } from './sam-template.ts';

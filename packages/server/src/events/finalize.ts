@@ -61,10 +61,11 @@ async function objectCreated(services: Services, log: Logger, record: Extract<St
   }
   // Usually the browser's complete came first; or the key is nobody's (a doctor probe, a stray write).
   if (uploads.length === 0) return [{ ...about, outcome: 'ignored', detail: 'no unfinished upload has this key (completed already, ended, or nobody\'s)' }];
-  return Promise.all(uploads.map((upload) => finalize(services, log, { ...about, key: upload.key, uploadId: upload.id }, upload)));
+  return Promise.all(uploads.map((upload) => finalizeUpload(services, log, { ...about, key: upload.key, uploadId: upload.id }, upload)));
 }
 
-async function finalize(services: Services, log: Logger, about: Omit<EventSummary, 'outcome'>, upload: UploadRecord): Promise<EventSummary> {
+/** Completes the upload as the browser would, saying what came of it (also the disk driver's drop-in notifications'). */
+export async function finalizeUpload(services: Services, log: Logger, about: Omit<EventSummary, 'outcome'>, upload: UploadRecord): Promise<EventSummary> {
   if (upload.multipart) return { ...about, outcome: 'ignored', detail: 'a multipart upload: complete assembles and finalizes it' };
   try {
     const file = await completeUpload(services, upload.userId, upload.id);

@@ -2,8 +2,8 @@
  * Storage event notifications, in every shape a store delivers them, read into one list of records:
  * S3's event JSON ({Records: [...]}, also what Ceph RGW's HTTP push sends), an SNS envelope around it
  * (Type Notification, the event as the Message string), SQS messages as a Lambda receives them
- * (Records[].body: an S3 event or an SNS envelope), EventBridge's "Object Created" events, and S3's
- * s3:TestEvent. Pure: no I/O, no trust (the hook checked the secret before).
+ * (Records[].body: an S3 event or an SNS envelope), SNS records as a Lambda receives them (Records[].Sns),
+ * EventBridge's "Object Created" events, and S3's s3:TestEvent. Pure: no I/O, no trust (the hook checked the secret before).
  */
 
 export type StorageEventRecord =
@@ -52,6 +52,8 @@ export function storageEventRecords(body: unknown): StorageEventRecord[] {
 /** One entry of Records[]: an S3 event record, or an SQS message whose body is an event. */
 function recordOf(record: unknown): StorageEventRecord[] {
   if (!isObject(record)) return [{ kind: 'unreadable', reason: 'a record that is not an object' }];
+  // SNS invoking a Lambda: {"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": …}}.
+  if (record.EventSource === 'aws:sns' && isObject(record.Sns)) return lambdaSnsRecords(record.Sns);
   if (record.eventSource === 'aws:sqs' || (typeof record.body === 'string' && record.s3 === undefined)) return sqsRecords(record);
   return [s3Record(record)];
 }
@@ -127,6 +129,15 @@ function sqsRecords(message: Json): StorageEventRecord[] {
     return storageEventRecords(parseEmbedded(body, 'the SQS message body'));
   } catch (error) {
     if (error instanceof NotAStorageEvent) return [{ kind: 'unreadable', reason: `an SQS message: ${error.message}` }];
+    throw error;
+  }
+}
+
+function lambdaSnsRecords(envelope: Json): StorageEventRecord[] {
+  try {
+    return snsRecords(envelope);
+  } catch (error) {
+    if (error instanceof NotAStorageEvent) return [{ kind: 'unreadable', reason: `an SNS record: ${error.message}` }];
     throw error;
   }
 }

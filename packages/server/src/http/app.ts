@@ -3,6 +3,7 @@ import type { Authenticate } from '../auth/authenticate.ts';
 import type { DevIssuer } from '../auth/dev-issuer.ts';
 import { devRoutes } from '../routes/dev.ts';
 import { fileRoutes } from '../routes/files.ts';
+import { dropInRoutes } from '../routes/drop-in/index.ts';
 import { hookRoutes } from '../routes/hooks.ts';
 import { uploadRoutes } from '../routes/uploads.ts';
 import { usageRoutes } from '../routes/usage.ts';
@@ -79,6 +80,8 @@ export function createApp({ services, authenticate, log, devIssuer, storageEndpo
 
   // The store's events: authenticated by their own secret, not a user's token, nor from browsers (no CORS).
   hookRoutes(app, services, log);
+  // Shaped like hand-rolled signers' endpoints, outside /v1; only those configured (routes/drop-in/).
+  dropInRoutes(app, services, authenticate);
   app.use('/v1/*', cors.middleware);
 
   app.get('/v1/routes', (c) => {

@@ -329,7 +329,7 @@ export function createDiskDriver(config: DiskDriverConfig): DiskDriver {
   const region = config.region ?? 'local';
   const baseUrl = config.baseUrl.replace(/\/+$/, '');
   const credentials: Credentials = { accessKeyId: DISK_ACCESS_KEY_ID, secretAccessKey: config.secret };
-  const presigner = createPresigner({ endpoint: baseUrl, forcePathStyle: true, credentials, region, bucketName: (bucket) => bucket });
+  const presigner = createPresigner({ endpoint: baseUrl, forcePathStyle: true, credentials, region, bucketName: (bucket) => bucket, signsMaxSize: true });
   const root = path.resolve(config.dataDir);
   const tmpDir = path.join(root, 'tmp');
 

@@ -1,7 +1,8 @@
 /**
  * The disk driver's storage endpoint: a fetch handler that takes the same signed requests as S3 and
  * refuses everything they do not allow, the way Ceph RGW does: presigned PUT (exact key, Content-Length,
- * Content-Type, expiry), POST policy forms (every condition, content-length-range enforced while the
+ * Content-Type, expiry; where the length was unknown, at most the x-upfront-max-size signed into the URL,
+ * which is stricter than S3), POST policy forms (every condition, content-length-range enforced while the
  * file streams in), presigned part PUTs of multipart uploads (exact key, upload id, part number,
  * Content-Length and, when signed, Content-MD5), and GET/HEAD (public bucket anonymous, the others only
  * with a presigned GET; a version by `versionId`, only with a presigned GET, as S3 grants anonymous
@@ -22,6 +23,7 @@ import {
 } from './disk-driver.ts';
 import { MAX_PART_NUMBER, MAX_PART_SIZE, PartUploadError } from './disk-multipart.ts';
 import { formBoundary, MultipartFormError, MultipartReader } from './multipart-form.ts';
+import { MAX_SIZE_PARAM } from './presigner.ts';
 import { objectUrl } from './sigv4.ts';
 import { verifyPostPolicy, verifyPresignedRequest } from './sigv4-verify.ts';
 import type { Bucket } from './types.ts';
@@ -29,6 +31,11 @@ import type { Bucket } from './types.ts';
 export interface DiskEndpointOptions {
   /** Origins allowed to send browser requests (exact, `*`, or `http://host:*` for any port). */
   corsOrigins: string[];
+  /**
+   * Told of each object a PUT or a POST form wrote into staging, before the answer (as Ceph RGW pushes
+   * its notifications): the drop-in endpoints' uploads are finalized there. Its failures are its own.
+   */
+  onStaged?: (key: string) => Promise<void>;
 }
 
 /** An S3 error: its HTTP status, its `Code` and a sentence for `Message`. */
@@ -155,18 +162,24 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
     if (bucket !== 'staging') throw new S3Error(403, 'AccessDenied', 'Only the staging bucket accepts uploads.');
     const length = contentLength(request);
     verifySignature(request);
-    // Only requests signed with their length and type can upload: storage, not the client, enforces both.
+    // Only requests signed with their length (or, where it was unknown, the most bytes) and type can
+    // upload: storage, not the client, enforces both.
     const signed = (query.get('X-Amz-SignedHeaders') ?? '').split(';');
-    if (!signed.includes('content-length') || !signed.includes('content-type')) {
-      throw new S3Error(403, 'AccessDenied', 'An upload URL must sign Content-Length and Content-Type.');
+    const limit = signed.includes('content-length') ? undefined : signedMaxSize(query);
+    if ((!signed.includes('content-length') && limit === undefined) || !signed.includes('content-type')) {
+      throw new S3Error(403, 'AccessDenied', `An upload URL must sign Content-Type, and Content-Length or ${MAX_SIZE_PARAM}.`);
+    }
+    if (limit !== undefined && length > limit) {
+      throw new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${limit} bytes.`);
     }
     const contentMd5 = contentMd5Of(request);
     const metadata = { contentType: request.headers.get('content-type') ?? 'application/octet-stream' };
-    const stored = await store(PUT_ERRORS, bucket, key, requestBody(request), metadata, {
-      minSize: length,
-      maxSize: length,
+    const stored = await store(limit === undefined ? PUT_ERRORS : POST_ERRORS, bucket, key, requestBody(request), metadata, {
+      minSize: limit === undefined ? length : 1,
+      maxSize: limit ?? length,
       ...(contentMd5 !== undefined && { contentMd5 }),
     });
+    await staged(key);
     return new Response(null, { status: 200, headers: { etag: stored.etag ?? '' } });
   }
 
@@ -236,6 +249,7 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
     };
     form.limit = Infinity; // the file itself is bounded by the policy's range instead
     const stored = await store(POST_ERRORS, bucket, key, form.body(), metadata, { minSize, maxSize });
+    await staged(key);
 
     const location = objectUrl(driver.baseUrl, bucket, key, true);
     const headers = { etag: stored.etag ?? '', location };
@@ -246,6 +260,11 @@ export function createDiskEndpoint(driver: DiskDriver, options: DiskEndpointOpti
       return new Response(xml, { status: 201, headers: { ...headers, 'content-type': 'application/xml' } });
     }
     return new Response(null, { status: status === '200' ? 200 : 204, headers });
+  }
+
+  /** Tells onStaged of a new staged object; the upload stands whatever comes of that. */
+  async function staged(key: string): Promise<void> {
+    await options.onStaged?.(key).catch(() => undefined);
   }
 
   async function getObject(request: Request, bucket: Bucket, key: string, query: Map<string, string>): Promise<Response> {
@@ -398,6 +417,12 @@ function contentMd5Of(request: Request): string | undefined {
     throw new S3Error(400, 'InvalidDigest', 'The Content-MD5 you specified is not valid.');
   }
   return contentMd5;
+}
+
+/** The most bytes a PUT signed without its length may hold (presigner.ts, MAX_SIZE_PARAM); undefined if not given. */
+function signedMaxSize(query: Map<string, string>): number | undefined {
+  const value = query.get(MAX_SIZE_PARAM);
+  return value !== undefined && /^[1-9]\d{0,15}$/.test(value) ? Number(value) : undefined;
 }
 
 /** The request's declared body length; S3 refuses uploads without one (no chunked uploads). */

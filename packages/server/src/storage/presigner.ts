@@ -11,7 +11,12 @@ export interface PresignTarget {
   credentials: Credentials;
   region: string;
   bucketName(bucket: Bucket): string;
+  /** Signs a PUT's `maxSize` into its URL (MAX_SIZE_PARAM), where the endpoint enforces it: the disk endpoint's. */
+  signsMaxSize?: boolean;
 }
+
+/** The query parameter of a PUT signed without its length that names the most bytes (the disk endpoint's own). */
+export const MAX_SIZE_PARAM = 'x-upfront-max-size';
 
 export interface Presigner {
   presignPut(input: PresignPutInput): PresignedPut;
@@ -20,26 +25,27 @@ export interface Presigner {
   presignPart(input: PresignPartInput): PresignedPut;
 }
 
-export function createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName }: PresignTarget): Presigner {
+export function createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName, signsMaxSize = false }: PresignTarget): Presigner {
   const staging = bucketName('staging');
   return {
-    presignPut({ key, contentType, contentLength, contentMd5, expiresIn }) {
+    presignPut({ key, contentType, contentLength, maxSize, contentMd5, expiresIn }) {
       // Content-Length is signed too, so storage refuses any other length. The browser sets it itself
       // (scripts may not), which is why it is not among the headers returned to the client.
-      const headers: Record<string, string> = { 'content-type': contentType, 'content-length': String(contentLength) };
+      const headers: Record<string, string> = { 'content-type': contentType, ...(contentLength !== undefined && { 'content-length': String(contentLength) }) };
       const sent: Record<string, string> = { 'Content-Type': contentType };
       if (contentMd5 !== undefined) headers['content-md5'] = sent['Content-MD5'] = contentMd5;
-      const url = presignUrl({ method: 'PUT', url: objectUrl(endpoint, staging, key, forcePathStyle), expiresIn, headers, credentials, region });
+      const limit = contentLength === undefined && maxSize !== undefined && signsMaxSize ? `?${MAX_SIZE_PARAM}=${maxSize}` : '';
+      const url = presignUrl({ method: 'PUT', url: objectUrl(endpoint, staging, key, forcePathStyle) + limit, expiresIn, headers, credentials, region });
       return { method: 'PUT', url, headers: sent };
     },
 
-    presignPost({ key, contentType, maxSize, expiresIn }) {
+    presignPost({ key, contentType, maxSize, expiresIn, fields: extra }) {
       const { url, fields } = presignPost({
         url: bucketUrl(endpoint, staging, forcePathStyle),
         bucket: staging,
         key,
         expiresIn,
-        fields: { 'Content-Type': contentType },
+        fields: { ...extra, 'Content-Type': contentType },
         conditions: postConditions(key, maxSize),
         credentials,
         region,

@@ -23,9 +23,9 @@ import { ObjectChangedError, ObjectMissingError } from './errors.ts';
 import { DEFAULT_PART_COPY_THRESHOLD, type S3DriverConfig } from './s3-config.ts';
 import * as multipart from './s3-multipart.ts';
 import { listMultipartUploads, listObjects } from './s3-listing.ts';
-import { createPresigner, postConditions } from './presigner.ts';
+import { postConditions } from './presigner.ts';
+import { credentialsOf, s3Signing } from './s3-signing.ts';
 import { profileOf } from './providers.ts';
-import { encodeKey, objectUrl, type Credentials } from './sigv4.ts';
 import {
   NULL_VERSION,
   type Bucket,
@@ -81,19 +81,9 @@ export function createS3Client(config: S3DriverConfig): S3Client {
   });
 }
 
-function credentialsOf(config: S3DriverConfig): Credentials {
-  return {
-    accessKeyId: config.accessKeyId,
-    secretAccessKey: config.secretAccessKey,
-    ...(config.sessionToken && { sessionToken: config.sessionToken }),
-  };
-}
-
 export function createS3Driver(config: S3DriverConfig): StorageDriver {
-  const { endpoint, region, forcePathStyle, buckets } = config;
-  const credentials = credentialsOf(config);
+  const { buckets } = config;
   const client = createS3Client(config);
-  const publicBase = config.publicBaseUrl?.replace(/\/+$/, '');
   const partCopyThreshold = config.partCopyThreshold ?? DEFAULT_PART_COPY_THRESHOLD;
   const staged = (key: string): multipart.S3Location => ({ bucket: buckets.staging, key });
 
@@ -130,7 +120,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
     return source === null ? new ObjectMissingError(`${buckets[from.bucket]}/${from.key} does not exist`, { cause: error }) : error;
   }
 
-  const signed = createPresigner({ endpoint, forcePathStyle, credentials, region, bucketName: (bucket) => buckets[bucket] });
+  const { signed, publicUrl } = s3Signing(config);
 
   return {
     kind: 's3',
@@ -138,10 +128,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
     // Upfront's signer in either case: the SDK presigners (a benchmark reference) cover PUT, POST and GET only.
     presignPart: signed.presignPart,
 
-    publicUrl(key: string): string {
-      if (publicBase === undefined) return objectUrl(endpoint, buckets.public, key, forcePathStyle);
-      return `${publicBase}/${encodeKey(key)}`;
-    },
+    publicUrl,
 
     head,
 
@@ -376,17 +363,17 @@ function sdkPresigner(
   return {
     async presignPut({ key, contentType, contentLength, expiresIn }: PresignPutInput): Promise<PresignedPut> {
       const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
-      const command = new PutObjectCommand({ Bucket: buckets.staging, Key: key, ContentType: contentType, ContentLength: contentLength });
+      const command = new PutObjectCommand({ Bucket: buckets.staging, Key: key, ContentType: contentType, ...(contentLength !== undefined && { ContentLength: contentLength }) });
       // Without signableHeaders the SDK leaves Content-Type (and Content-Length) unsigned.
-      const url = await getSignedUrl(client, command, { expiresIn, signableHeaders: new Set(['content-type', 'content-length']) });
+      const url = await getSignedUrl(client, command, { expiresIn, signableHeaders: new Set(['content-type', ...(contentLength !== undefined ? ['content-length'] : [])]) });
       return { method: 'PUT', url, headers: { 'Content-Type': contentType } };
     },
-    async presignPost({ key, contentType, maxSize, expiresIn }: PresignPostInput): Promise<PresignedPost> {
+    async presignPost({ key, contentType, maxSize, expiresIn, fields: extra }: PresignPostInput): Promise<PresignedPost> {
       const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post');
       const { url, fields } = await createPresignedPost(client, {
         Bucket: buckets.staging,
         Key: key,
-        Fields: { 'Content-Type': contentType },
+        Fields: { ...extra, 'Content-Type': contentType },
         Conditions: postConditions(key, maxSize),
         Expires: expiresIn,
       });

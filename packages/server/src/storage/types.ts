@@ -31,7 +31,12 @@ export interface PresignPutInput {
   key: string;
   contentType: string;
   /** Exact byte length; storage refuses any other length. */
-  contentLength: number;
+  contentLength?: number;
+  /**
+   * Without `contentLength` (the drop-in endpoints' uploads of unknown size): the most bytes. S3 cannot
+   * bind it in a PUT, so verification checks the size; the disk endpoint refuses more (it is signed in the URL).
+   */
+  maxSize?: number;
   /** Base64 MD5 of the bytes: when given it is signed (Content-MD5) and storage refuses other bytes. */
   contentMd5?: string;
   expiresIn: number;
@@ -43,6 +48,8 @@ export interface PresignPostInput {
   /** Upper bound of content-length-range; storage refuses a larger body. */
   maxSize: number;
   expiresIn: number;
+  /** More form fields the browser sends (a drop-in's `acl`), each signed as an exact condition. */
+  fields?: Record<string, string>;
 }
 
 export interface PresignGetInput {

@@ -44,6 +44,8 @@ export interface UploadsTable {
   sha256: string | null;
   fingerprint: string | null;
   replaces: string | null;
+  /** 1 when no size was declared (drop-in endpoints, migration 9): `size` is then the most the upload may hold. */
+  size_unknown: ColumnType<number, number | undefined, number>;
   created_at: Int8;
   updated_at: Int8;
   expires_at: Int8;
@@ -277,6 +279,15 @@ const migrations: Migration[] = [
         .execute();
     },
   },
+  {
+    version: 9,
+    name: 'uploads of unknown size',
+    async up(db) {
+      // The drop-in endpoints sign uploads before the size is known: `size` is then the route's maxSize
+      // (reserved against quotas), and verification records the size storage received.
+      await db.schema.alterTable('uploads').addColumn('size_unknown', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 ];
 
 /** The newest schema version this code knows. */
@@ -322,6 +333,8 @@ export interface MigrateOptions {
  * migration is applied exactly once, entirely or not at all.
  */
 export async function migrate(db: Kysely<StoreDatabase>, options: MigrateOptions): Promise<void> {
+  // Usually all are applied: one read says so, without the lock and the DDL (which a cold start would wait for).
+  if (await allApplied(db)) return;
   await inWriteTransaction(db, options.dialect, async (trx) => {
     if (options.dialect === 'postgres') {
       await sql`select pg_advisory_xact_lock(${sql.lit(migrationLockKey)})`.execute(trx);
@@ -349,4 +362,13 @@ export async function migrate(db: Kysely<StoreDatabase>, options: MigrateOptions
         .execute();
     }
   });
+}
+
+async function allApplied(db: Kysely<StoreDatabase>): Promise<boolean> {
+  try {
+    const applied = new Set((await db.selectFrom('upfront_migrations').select('version').execute()).map((row) => row.version));
+    return migrations.every((migration) => applied.has(migration.version));
+  } catch {
+    return false; // no table (or schema) yet: the migration makes them
+  }
 }

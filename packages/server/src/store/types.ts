@@ -26,7 +26,10 @@ export interface UploadRecord {
   /** Sanitised original filename (metadata only; never part of the key). */
   filename: string;
   contentType: string;
+  /** Bytes: exact, or with `sizeUnknown` the most the upload may hold (reserved against quotas until verified). */
   size: number;
+  /** No size was declared (the drop-in endpoints'): verification takes 1 to `size` bytes and records what came. */
+  sizeUnknown: boolean;
   /** For strategy `multipart`: storage's multipart upload id and how the file is cut into parts. */
   multipart: MultipartLayout | null;
   /** Base64 MD5 of the whole file, declared by the client (single PUT: signed, so storage checks it). */
@@ -96,8 +99,9 @@ export interface FileVersionRecord {
   createdAt: Date;
 }
 
-export type NewUpload = Omit<UploadRecord, 'state' | 'errorCode' | 'etag' | 'fileId' | 'replaces' | 'createdAt' | 'updatedAt'> & {
+export type NewUpload = Omit<UploadRecord, 'state' | 'errorCode' | 'etag' | 'fileId' | 'replaces' | 'sizeUnknown' | 'createdAt' | 'updatedAt'> & {
   replaces?: string | null;
+  sizeUnknown?: boolean;
 };
 export type NewFile = Omit<FileRecord, 'createdAt' | 'versionId' | 'revision'>;
 export type NewFileVersion = Omit<FileVersionRecord, 'createdAt'>;

@@ -16,6 +16,7 @@ import type { Services } from '../services.ts';
 import type { ListedObject } from '../storage/types.ts';
 import type { UploadRecord } from '../store/types.ts';
 import { completeUpload, discardStaged } from '../uploads/complete-upload.ts';
+import { sizeFits } from '../uploads/verify-object.ts';
 import { forEachLimited } from './concurrency.ts';
 import type { ReportBuilder } from './report.ts';
 
@@ -64,7 +65,7 @@ async function sweepUpload(context: UnfinishedContext, upload: UploadRecord): Pr
     if (parts && parts.length === upload.multipart.partCount && quiet) return finalize(context, upload, 'finalized');
   } else if (upload.replaces === null && quiet) {
     const promoted = await storage.head(upload.visibility, upload.key);
-    if (promoted && promoted.size === upload.size) return finalize(context, upload, 'healed');
+    if (promoted && sizeFits(upload, promoted.size)) return finalize(context, upload, 'healed');
   }
   if (now > upload.expiresAt.getTime()) await expire(context, upload);
 }

@@ -12,7 +12,7 @@ import { contentDisposition } from './filename.ts';
 import { ownUpload } from './own-upload.ts';
 import { assembleParts, ChecksumMismatch } from './assemble-parts.ts';
 import { etagOfMd5, multipartEtag } from './checksums.ts';
-import { SNIFF_BYTES, verifyObject, type Rejection } from './verify-object.ts';
+import { SNIFF_BYTES, sizeFits, verifyObject, type Rejection } from './verify-object.ts';
 import { processUpload } from '../processors/process-upload.ts';
 import { discardVariants } from '../processors/variants.ts';
 import { replacementCompleted, uploadCompleted, uploadRejected } from '../webhooks/events.ts';
@@ -107,6 +107,8 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
 
   const verdict = await verifyObject(upload, staged, services.config.routes.get(upload.route)?.types ?? []);
   if (!verdict.ok) return reject(services, upload, verdict.rejection);
+  // Where no size was declared, the file is what storage received.
+  const received = upload.sizeUnknown ? { ...upload, size: staged.head.size } : upload;
   const expected = expectedEtag(upload, declaredMd5s);
   if (expected !== undefined && staged.head.etag !== expected) {
     return reject(services, upload, {
@@ -119,7 +121,7 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
   const replaced = upload.replaces !== null ? await replacedFile(services, upload.replaces) : undefined;
   const target = replaced ?? upload;
   // The route's processors (processors/) may reject the file, or store other bytes than the staged ones.
-  const processed = await processUpload(services, upload, staged.head, target, (type, name) => finalCopyOptions(services, upload.route, target.visibility, type, name));
+  const processed = await processUpload(services, received, staged.head, target, (type, name) => finalCopyOptions(services, upload.route, target.visibility, type, name));
   if (processed.outcome === 'changed') return RETRY;
   if (processed.outcome === 'rejected') return reject(services, upload, processed.rejection);
   let copied: CopyResult;
@@ -142,7 +144,7 @@ async function verifyAndPromote(services: Services, upload: UploadRecord, declar
   // Rewritten bytes are recorded as stored: their ETag, size and SHA-256 (the client's describes what it sent).
   const rewritten = processed.outcome === 'rewritten' ? processed : undefined;
   const etag = (rewritten ? rewritten.written.etag : staged.head.etag) ?? null;
-  const promoted = rewritten ? { ...upload, size: rewritten.size } : upload;
+  const promoted = rewritten ? { ...received, size: rewritten.size } : received;
   const sha256 = rewritten ? rewritten.sha256 : declared.sha256;
   if (replaced) {
     const versionId = await versionWritten(services, replaced.visibility, replaced.key, copied);
@@ -210,7 +212,8 @@ function expectedEtag(upload: UploadRecord, declaredMd5s: Map<number, string> | 
 /**
  * Nothing in staging: the bytes never came, or another request moved the upload on and removed them,
  * or an earlier attempt promoted them and failed before recording the file. Only promotion writes to
- * the final buckets, and only verified bytes, so an object of the declared size there is this one.
+ * the final buckets, and only verified bytes, so an object of the declared size (or, undeclared, of a size
+ * it allows) there is this one.
  */
 async function stagedObjectMissing(services: Services, upload: UploadRecord): Promise<Step> {
   const { storage, store } = services;
@@ -218,7 +221,7 @@ async function stagedObjectMissing(services: Services, upload: UploadRecord): Pr
   if (!now || now.state !== upload.state || now.updatedAt.getTime() !== upload.updatedAt.getTime()) return RETRY;
   // (Not so for a replacement: the key holds the file's earlier versions.)
   const promoted = upload.replaces === null ? await storage.head(upload.visibility, upload.key) : null;
-  if (promoted && promoted.size === upload.size) return record(services, upload, promoted.etag ?? null, undefined);
+  if (promoted && sizeFits(upload, promoted.size)) return record(services, { ...upload, size: promoted.size }, promoted.etag ?? null, undefined);
   if (Date.now() > upload.expiresAt.getTime()) {
     if (!(await store.transitionUpload(upload.id, UNFINISHED_STATES, 'expired'))) return RETRY;
     throw expiredError();

@@ -10,7 +10,7 @@ import { sanitiseFilename } from './filename.ts';
 import { compareSizes } from './format-size.ts';
 import { quotaChecks, quotaExceededError } from '../quotas/quota-checks.ts';
 import { checkCreateRate } from '../quotas/rate-limit.ts';
-import { renderKey } from './key-template.ts';
+import { renderKey, slugOf } from './key-template.ts';
 
 /** What the user declares about the file (shape already checked by the HTTP layer). */
 export interface NewUploadInput {
@@ -27,6 +27,16 @@ export interface NewUploadInput {
   fingerprint?: string;
   /** The id of one of the user's files on the same route: the upload becomes a new version of it. */
   replaces?: string;
+  /**
+   * The drop-in endpoints' (routes/drop-in/): no size was declared, so `size` is the most the file may be
+   * (the route's maxSize, reserved against quotas) and verification records what storage received.
+   */
+  sizeUnknown?: boolean;
+  /** A drop-in endpoint's own key template and way of sending (one PUT or one POST form), instead of the route's. */
+  keyTemplate?: string;
+  strategy?: 'put' | 'post';
+  /** More POST form fields the drop-in's browser code sends (`acl`), signed as exact values. */
+  postFields?: Record<string, string>;
 }
 
 export interface CreateUploadResult {
@@ -103,13 +113,14 @@ export async function createUpload(services: Services, userId: string, input: Ne
     }
   }
 
-  const strategy = chooseStrategy(route, size, takesPostPolicy(services.config.storage));
+  const strategy = chooseStrategy(input.strategy ? { ...route, strategy: input.strategy } : route, size, takesPostPolicy(services.config.storage));
   const id = randomUUID();
-  const key = renderKey(route.keyTemplate, {
+  const key = renderKey(input.keyTemplate ?? route.keyTemplate, {
     user: userId,
     route: route.name,
     date: now.toISOString().slice(0, 10).replace(/-/g, ''),
     uuid: id,
+    slug: slugOf(filename),
     ext: extensionFor(contentType),
   });
   const upload = {
@@ -127,6 +138,7 @@ export async function createUpload(services: Services, userId: string, input: Ne
     sha256: input.sha256 ?? null,
     fingerprint: input.fingerprint ?? null,
     replaces: input.replaces ?? null,
+    sizeUnknown: input.sizeUnknown ?? false,
     expiresAt: new Date(now.getTime() + route.expiresIn * 1000),
   };
   if (strategy === 'multipart') {
@@ -138,9 +150,10 @@ export async function createUpload(services: Services, userId: string, input: Ne
   const record = await insertUpload(services, route, upload);
   services.metrics.uploadsCreated.inc({ route: route.name, strategy });
   const signed = { key, contentType, expiresIn: route.expiresIn };
+  const length = input.sizeUnknown ? { maxSize: size } : { contentLength: size };
   return strategy === 'put'
-    ? { upload: record, put: await storage.presignPut({ ...signed, contentLength: size, ...(input.md5 !== undefined && { contentMd5: input.md5 }) }) }
-    : { upload: record, post: await storage.presignPost({ ...signed, maxSize: size }) };
+    ? { upload: record, put: await storage.presignPut({ ...signed, ...length, ...(input.md5 !== undefined && { contentMd5: input.md5 }) }) }
+    : { upload: record, post: await storage.presignPost({ ...signed, maxSize: size, ...(input.postFields && { fields: input.postFields }) }) };
 }
 
 /** Records the new upload, within the user's quotas where the route has any. */

@@ -1,8 +1,9 @@
 /**
  * Object keys come from the route's template, never from the client: `{user}/{date}-{uuid}.{ext}`.
- * `{uuid}` is required so two uploads can never share a key.
+ * `{uuid}` is required so two uploads can never share a key. `{slug}` is the filename made safe
+ * (slugOf): readable, but never unique on its own.
  */
-const TOKENS = ['user', 'route', 'date', 'uuid', 'ext'] as const;
+const TOKENS = ['user', 'route', 'date', 'uuid', 'slug', 'ext'] as const;
 type Token = (typeof TOKENS)[number];
 
 export function validateKeyTemplate(template: string): string | undefined {
@@ -21,8 +22,16 @@ function keySegment(value: string): string {
   return value.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(0, 128) || '_';
 }
 
-export function renderKey(template: string, values: Record<Token, string>): string {
-  return template.replace(/\{(user|route|date|uuid|ext)\}/g, (_, token: Token) =>
-    token === 'user' || token === 'route' ? keySegment(values[token]) : values[token],
+/** `Été 2026 (final).PNG` → `ete-2026-final`: lowercase ASCII letters and digits joined by `-`, at most 64; `file` if none. */
+export function slugOf(filename: string): string {
+  const stem = filename.replace(/\.[A-Za-z0-9]{1,8}$/, '');
+  const slug = stem.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 64).replace(/^-+|-+$/g, '');
+  return slug || 'file';
+}
+
+/** `slug` is needed only by templates that use `{slug}`. */
+export function renderKey(template: string, values: Record<Exclude<Token, 'slug'>, string> & { slug?: string }): string {
+  return template.replace(/\{(user|route|date|uuid|slug|ext)\}/g, (_, token: Token) =>
+    token === 'user' || token === 'route' ? keySegment(values[token]) : token === 'slug' ? (values.slug ?? 'file') : values[token],
   );
 }

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.ts';
 import type { ObjectStart } from '../storage/types.ts';
 import type { UploadRecord } from '../store/types.ts';
+import { compareSizes } from './format-size.ts';
 
 /** file-type needs at most this many bytes to recognise any format it knows. */
 export const SNIFF_BYTES = 4100;
@@ -8,7 +9,7 @@ export const SNIFF_BYTES = 4100;
 export interface Rejection {
   code: Extract<
     ErrorCode,
-    'size_mismatch' | 'content_type_mismatch' | 'type_not_allowed' | 'checksum_mismatch' | 'image_invalid' | 'file_rejected' | 'processor_timeout'
+    'size_mismatch' | 'file_too_large' | 'content_type_mismatch' | 'type_not_allowed' | 'checksum_mismatch' | 'image_invalid' | 'file_rejected' | 'processor_timeout'
   >;
   detail: string;
   /** The upload's errorCode when it is not `code`: an app's processor's own (processors/types.ts). */
@@ -23,7 +24,12 @@ export type Verdict = { ok: true; contentType: string } | { ok: false; rejection
  * HTML, SVG and scripts have no magic bytes, so they can never pass as an image.
  */
 export async function verifyObject(upload: UploadRecord, staged: ObjectStart, allowedTypes: string[]): Promise<Verdict> {
-  if (staged.head.size !== upload.size) {
+  if (upload.sizeUnknown && staged.head.size > upload.size) {
+    const [file, limit] = compareSizes(staged.head.size, upload.size);
+    return reject('file_too_large', `Storage received ${file}; this upload takes at most ${limit}. Choose a smaller file.`);
+  }
+  if (!sizeFits(upload, staged.head.size)) {
+    if (upload.sizeUnknown) return reject('size_mismatch', 'Storage received an empty file; upload the file again.');
     return reject(
       'size_mismatch',
       `Storage received ${staged.head.size} bytes but the upload declared ${upload.size}; the file may have been truncated or changed. Upload it again.`,
@@ -41,6 +47,11 @@ export async function verifyObject(upload: UploadRecord, staged: ObjectStart, al
     return reject('type_not_allowed', `Files of type ${detected} are no longer accepted by this route.`);
   }
   return { ok: true, contentType: detected };
+}
+
+/** Whether `size` bytes are what the upload declared: exactly its size, or 1 to it where none was declared. */
+export function sizeFits(upload: Pick<UploadRecord, 'size' | 'sizeUnknown'>, size: number): boolean {
+  return upload.sizeUnknown ? size >= 1 && size <= upload.size : size === upload.size;
 }
 
 /** file-type is loaded on the first verification, not at start-up. */

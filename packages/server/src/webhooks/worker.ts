@@ -29,16 +29,23 @@ export interface WebhookDeliveryOptions {
   settings: WebhookDeliveryConfig;
   metrics: UpfrontMetrics;
   log: Logger;
+  /** false: never polls nor sends on its own; flush() delivers what is due (a runtime that freezes between requests). Default true. */
+  timers?: boolean;
 }
 
 export interface WebhookDelivery {
   /** Looks for due messages now (e.g. after a commit that wrote one). */
   nudge(): void;
+  /**
+   * Delivers the messages due now and resolves once their attempts are over; without `everything`, only
+   * when this process wrote one since the last flush (with timers, the worker sends them itself).
+   */
+  flush(everything?: boolean): Promise<void>;
   /** Stops polling; attempts in flight are cut off and their messages given back, unattempted. */
   stop(): Promise<void>;
 }
 
-export function startWebhookDelivery({ outbox, routes, settings, metrics, log }: WebhookDeliveryOptions): WebhookDelivery {
+export function startWebhookDelivery({ outbox, routes, settings, metrics, log, timers = true }: WebhookDeliveryOptions): WebhookDelivery {
   const shutdown = new AbortController();
   const signers = new Map<string, Webhook>();
   let timer: NodeJS.Timeout | undefined;
@@ -47,7 +54,7 @@ export function startWebhookDelivery({ outbox, routes, settings, metrics, log }:
 
   const schedule = (ms: number) => {
     clearTimeout(timer);
-    if (shutdown.signal.aborted) return;
+    if (shutdown.signal.aborted || !timers) return;
     timer = setTimeout(poll, ms);
     timer.unref();
   };
@@ -136,10 +143,17 @@ export function startWebhookDelivery({ outbox, routes, settings, metrics, log }:
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
-  const unsubscribe = outbox.onWritten(poll);
+  let written = false;
+  const unsubscribe = outbox.onWritten(timers ? poll : () => void (written = true));
   schedule(0);
   return {
     nudge: poll,
+    async flush(everything = false) {
+      if (!everything && !written) return;
+      written = false;
+      poll();
+      while (polling) await polling;
+    },
     async stop() {
       unsubscribe();
       shutdown.abort();
