@@ -4,7 +4,9 @@
  * `upfront lambda build` writes (S3 on RGW, PostgreSQL, JWTs checked against a JWKS fetched on the first
  * request; the schema migrated once before, as a deployed function finds it); the peer is the usual
  * tutorial function (lambda-peer.mjs: the AWS SDK's client and presigner, no auth, no database) bundled
- * by esbuild the same way. Each process runs pinned to core 1, this one to core 0; rounds alternate which
+ * by esbuild the same way; and the same function with Upfront's duties (lambda-peer-checked.mjs: the
+ * JWT checked against the JWKS, one INSERT into PostgreSQL, then the presign), the floor of any function
+ * doing this work. Each process runs pinned to core 1, this one to core 0; rounds alternate which
  * goes first; medians are reported. Both run lambda-cold-invoke.mjs, which times from before the import
  * to the first answer (node's own start-up, the same for both, is left out and reported apart).
  */
@@ -24,6 +26,7 @@ const ROUNDS = Number(process.env.BENCH_LAMBDA_ROUNDS ?? 9);
 const postgresUrl = process.env.DATABASE_URL_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const invoker = fileURLToPath(new URL('./lambda-cold-invoke.mjs', import.meta.url));
 const peerSource = fileURLToPath(new URL('./lambda-peer.mjs', import.meta.url));
+const checkedPeerSource = fileURLToPath(new URL('./lambda-peer-checked.mjs', import.meta.url));
 // Run from source (--conditions=upfront-source), the CLI too; else the compiled one scripts/bench.sh builds.
 const fromSource = process.execArgv.some((arg) => arg.includes('upfront-source'));
 const cli = fileURLToPath(new URL(fromSource ? '../packages/cli/src/bin.ts' : '../packages/cli/dist/bin.js', import.meta.url));
@@ -40,15 +43,17 @@ interface Cold {
 export interface LambdaColdStartResults {
   upfront: Cold;
   peer: Cold;
+  /** The peer with Upfront's duties (JWT, PostgreSQL, presign). */
+  checkedPeer: Cold;
   upfrontBundleBytes: number;
   peerBundleBytes: number;
   rounds: number;
 }
 
 /** The same esbuild settings as `upfront lambda build` (packages/cli/src/lambda-bundle.ts). */
-async function bundlePeer(outfile: string): Promise<void> {
+async function bundlePeer(source: string, outfile: string): Promise<void> {
   await build({
-    entryPoints: [peerSource],
+    entryPoints: [source],
     outfile,
     bundle: true,
     platform: 'node',
@@ -58,6 +63,7 @@ async function bundlePeer(outfile: string): Promise<void> {
     minify: true,
     legalComments: 'none',
     logLevel: 'silent',
+    external: ['pg-native'],
     banner: { js: "import { createRequire as __upfrontRequire } from 'node:module'; const require = __upfrontRequire(import.meta.url);" },
   });
 }
@@ -107,7 +113,10 @@ export async function benchLambdaColdStart(): Promise<LambdaColdStartResults> {
     }
     const upfront = join(upfrontDir, 'index.mjs');
     const peer = join(dir, 'peer', 'index.mjs');
-    await bundlePeer(peer);
+    await bundlePeer(peerSource, peer);
+    const checkedPeer = join(dir, 'checked-peer', 'index.mjs');
+    await bundlePeer(checkedPeerSource, checkedPeer);
+    await admin.query('create table if not exists lambda_peer_uploads (key text primary key, user_id text not null, content_type text not null, size bigint not null, created_at timestamptz not null default now())');
     const peerEnv = { ...env, AWS_REGION: env.S3_REGION, AWS_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY, BUCKET: env.S3_BUCKET_STAGING };
 
     const token = await idp.sign({ sub: 'bench-user' }, { expiresIn: 3600 });
@@ -118,15 +127,27 @@ export async function benchLambdaColdStart(): Promise<LambdaColdStartResults> {
     writeFileSync(eventFile, JSON.stringify(event));
 
     await once_(upfront, eventFile, env); // migrates the schema, as a deployed function's first start did; warms the file cache
+    const checkedEnv = { ...peerEnv, PEER_DATABASE_URL: postgresUrl };
     await once_(peer, eventFile, peerEnv);
-    const runs = { upfront: [] as Cold[], peer: [] as Cold[] };
+    await once_(checkedPeer, eventFile, checkedEnv);
+    const functions = {
+      upfront: () => once_(upfront, eventFile, env),
+      peer: () => once_(peer, eventFile, peerEnv),
+      checkedPeer: () => once_(checkedPeer, eventFile, checkedEnv),
+    };
+    const runs = { upfront: [] as Cold[], peer: [] as Cold[], checkedPeer: [] as Cold[] };
+    const names = Object.keys(functions) as (keyof typeof functions)[];
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['upfront', 'peer'] as const) : (['peer', 'upfront'] as const);
-      for (const which of order) runs[which].push(which === 'upfront' ? await once_(upfront, eventFile, env) : await once_(peer, eventFile, peerEnv));
+      // Each goes first in turn.
+      for (let at = 0; at < names.length; at++) {
+        const which = names[(round + at) % names.length]!;
+        runs[which].push(await functions[which]());
+      }
     }
     return {
       upfront: medians(runs.upfront),
       peer: medians(runs.peer),
+      checkedPeer: medians(runs.checkedPeer),
       upfrontBundleBytes: readFileSync(upfront).byteLength,
       peerBundleBytes: readFileSync(peer).byteLength,
       rounds: ROUNDS,
@@ -134,6 +155,7 @@ export async function benchLambdaColdStart(): Promise<LambdaColdStartResults> {
   } finally {
     execFileSync('taskset', ['-cp', '0-1023', String(process.pid)], { stdio: 'ignore' });
     await admin.query(`drop schema if exists ${schema} cascade`).catch(() => undefined);
+    await admin.query('drop table if exists lambda_peer_uploads').catch(() => undefined);
     await admin.end();
     await idp.close();
     rmSync(dir, { recursive: true, force: true });
@@ -143,5 +165,5 @@ export async function benchLambdaColdStart(): Promise<LambdaColdStartResults> {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const r = await benchLambdaColdStart();
   const row = (c: Cold) => `import ${c.importMs.toFixed(0)} ms + first invoke ${c.firstInvokeMs.toFixed(0)} ms = ${c.coldMs.toFixed(0)} ms (since spawn ${c.sinceSpawnMs.toFixed(0)} ms)`;
-  console.log(`lambda cold start (median of ${r.rounds}):\n  upfront ${row(r.upfront)}, bundle ${(r.upfrontBundleBytes / 1024).toFixed(0)} KB\n  peer    ${row(r.peer)}, bundle ${(r.peerBundleBytes / 1024).toFixed(0)} KB\n  ratio ${(r.upfront.coldMs / r.peer.coldMs).toFixed(2)}x`);
+  console.log(`lambda cold start (median of ${r.rounds}):\n  upfront ${row(r.upfront)}, bundle ${(r.upfrontBundleBytes / 1024).toFixed(0)} KB\n  peer    ${row(r.peer)}, bundle ${(r.peerBundleBytes / 1024).toFixed(0)} KB\n  checked ${row(r.checkedPeer)}\n  ratio ${(r.upfront.coldMs / r.peer.coldMs).toFixed(2)}x`);
 }

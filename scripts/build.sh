@@ -9,6 +9,12 @@ npx tsc -b packages/server/tsconfig.build.json packages/client/tsconfig.build.js
 # The client's browser hashing worker: one self-contained file with hash-wasm inside, loaded by the client on demand.
 npx esbuild packages/client/src/hash-worker.ts --bundle --minify --format=iife --target=es2022 --log-level=warning \
   --outfile=packages/client/dist/hash-worker.js
+# <upfront-uploader> for a page with one script tag: client, queue, element and hashing worker in one file.
+node --import tsx scripts/build-uploader.ts >/dev/null
+# @upfront/react's optional stylesheet (exported as "@upfront/react/styles.css").
+cp packages/react/src/styles.css packages/react/dist/styles.css
 node --import tsx apps/web/build.ts >/dev/null
 rm -rf packages/cli/dist/web
 cp -r apps/web/dist packages/cli/dist/web
+# `upfront dev` serves it at /upfront-uploader.js.
+cp packages/client/dist/upfront-uploader.js packages/cli/dist/web/
