@@ -1,31 +1,43 @@
 /**
- * Builds the demo page into apps/web/dist: src/main.ts bundled (with @upfront/client) into app.js,
- * plus index.html, 404.html (a website bucket's error document) and styles.css copied as they are,
- * and the client's hashing worker (built by `scripts/build.sh`) next to app.js, where the client looks
- * for it. `scripts/build.sh` runs it; or import `buildWeb`.
+ * Builds the demo app into apps/web/dist with Vite (React): index.html, its hashed assets under
+ * assets/ (including the client's hashing worker, which Vite finds next to @upfront/client's module
+ * and emits beside the bundle), and public/ (404.html, a website bucket's error document) as it is.
+ * Paths are relative (`base: './'`), so the same build works at `/` from `upfront dev` and from a
+ * website bucket. The workspace packages are bundled from their dist/, so `scripts/build.sh` builds
+ * them first and then runs this; or import `buildWeb`.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import react from '@vitejs/plugin-react';
+import { build } from 'vite';
 
 const appDir = fileURLToPath(new URL('.', import.meta.url));
 export const distDir = resolve(appDir, 'dist');
 
 export async function buildWeb(): Promise<string> {
-  await mkdir(distDir, { recursive: true });
   await build({
-    entryPoints: [resolve(appDir, 'src/main.ts')],
-    outfile: resolve(distDir, 'app.js'),
-    bundle: true,
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    logLevel: 'warning',
+    configFile: false,
+    root: appDir,
+    base: './',
+    logLevel: 'warn',
+    plugins: [react()],
+    build: {
+      outDir: distDir,
+      emptyOutDir: true,
+      sourcemap: true,
+      target: 'es2022',
+      // Hex hashes of 12: names `upfront site deploy` recognises as hashed (letters and digits), so it
+      // caches them for a year; Vite's default base64 hashes may hold a "-" and would be revalidated.
+      rolldownOptions: {
+        output: {
+          hashCharacters: 'hex',
+          entryFileNames: 'assets/[name]-[hash:12].js',
+          chunkFileNames: 'assets/[name]-[hash:12].js',
+          assetFileNames: 'assets/[name]-[hash:12][extname]',
+        },
+      },
+    },
   });
-  for (const asset of ['index.html', '404.html', 'styles.css']) await copyFile(resolve(appDir, asset), resolve(distDir, asset));
-  await copyFile(resolve(appDir, '../../packages/client/dist/hash-worker.js'), resolve(distDir, 'hash-worker.js'));
   return distDir;
 }
 

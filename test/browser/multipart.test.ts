@@ -1,8 +1,9 @@
 /**
- * Large uploads on the demo page in real headless Chromium, per storage driver: a 16 MiB PNG made in
- * the page goes up in 5 MiB parts, hashed in a Web Worker (hash-worker.js), with pause and resume; and
- * a reload mid-upload, then the same file picked again, resumes the same upload and sends only the
- * parts storage lacks. The file is generated deterministically (same bytes, name and date each time),
+ * Large uploads on the demo app in real headless Chromium, per storage driver: a 16 MiB PNG made in
+ * the page goes up in 5 MiB parts, hashed in a Web Worker (the client's hash-worker, which the app's
+ * build emits beside its bundle), paused and resumed from its row in the queue; and a reload
+ * mid-upload, then the same file dropped again, resumes the same upload and sends only the parts
+ * storage lacks. The file is generated deterministically (same bytes, name and date each time),
  * as a user picking the same file again would hand over.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { buildWeb } from '../../apps/web/build.ts';
 import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
+import { DROP_INPUT, progressValues, queueRow, recordProgress, rowText, uploadOutcome } from '../support/demo-app.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type Driver, type TestServer } from '../support/server.ts';
 
@@ -60,19 +62,19 @@ const head = [...makePng({ width: 16, height: 16 }).subarray(0, -12)];
 const expected = runInNewContext(GENERATOR)(head, SIZE, SEED) as Uint8Array;
 const expectedSha256 = createHash('sha256').update(expected).digest('hex');
 
-/** Makes the file in the page and picks it in the file input, as a user would. */
+/** Makes the file in the page and picks it in the app's file input, as a user would. */
 async function pickGeneratedFile(page: Page): Promise<void> {
   await page.evaluate(
-    ({ source, head, size, seed, lastModified }) => {
+    ({ source, head, size, seed, lastModified, input }) => {
       const bytes = (0, eval)(source)(head, size, seed) as Uint8Array<ArrayBuffer>;
       const file = new File([bytes], 'big.png', { type: 'image/png', lastModified });
       const picked = new DataTransfer();
       picked.items.add(file);
-      const input = document.getElementById('file-input') as HTMLInputElement;
-      input.files = picked.files;
-      input.dispatchEvent(new Event('change', { bubbles: true }));
+      const element = document.querySelector<HTMLInputElement>(input)!;
+      element.files = picked.files;
+      element.dispatchEvent(new Event('change', { bubbles: true }));
     },
-    { source: GENERATOR, head, size: SIZE, seed: SEED, lastModified: LAST_MODIFIED },
+    { source: GENERATOR, head, size: SIZE, seed: SEED, lastModified: LAST_MODIFIED, input: DROP_INPUT },
   );
 }
 
@@ -96,26 +98,11 @@ after(async () => {
   await browser?.close();
 });
 
-/** Keeps every value the progress bar takes. */
-async function recordProgress(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const bar = document.getElementById('upload-progress')!;
-    const seen: number[] = [];
-    Object.assign(window, { progressSeen: seen });
-    new MutationObserver(() => seen.push(Number(bar.getAttribute('value')))).observe(bar, { attributes: true, attributeFilter: ['value'] });
-  });
-}
-
 /** Slows this page's uploads (DevTools network emulation) so parts are in flight long enough to pause or reload. */
 async function limitUploadSpeed(context: BrowserContext, page: Page, bytesPerSecond: number): Promise<void> {
   const devtools = await context.newCDPSession(page);
   await devtools.send('Network.enable');
   await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-}
-
-async function waitForOutcome(page: Page): Promise<string> {
-  await page.waitForFunction(() => ['success', 'error', 'aborted'].includes(document.getElementById('upload-status')?.dataset.state ?? ''));
-  return page.$eval('#upload-status', (status) => (status as HTMLElement).dataset.state ?? '');
 }
 
 /** The part PUTs the page sends to storage: started, finished (with status), failed. */
@@ -177,26 +164,26 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         const workers: string[] = [];
         page.on('worker', (worker) => workers.push(worker.url()));
         const parts = watchParts(page);
-        await recordProgress(page);
+        await recordProgress(page, 'big.png');
         await limitUploadSpeed(context, page, 4 * MiB);
         await pickGeneratedFile(page);
 
-        await page.waitForFunction(() => Number(document.getElementById('upload-progress')?.getAttribute('value')) > 0);
+        await page.waitForFunction((css) => Number(document.querySelector(css)?.getAttribute('value')) > 0, `${queueRow('big.png')} progress`);
         await until(() => parts.landed.length > 0, 'a part to land');
-        await page.click('#pause-button');
-        await page.waitForFunction(() => document.getElementById('upload-status')?.dataset.paused === 'true');
+        await page.getByRole('button', { name: 'Pause big.png' }).click();
+        await page.waitForSelector(`${queueRow('big.png')}[data-paused=true]`);
         // Pausing cut the parts in flight; nothing more is sent until resume.
         await until(() => parts.started.length === parts.landed.length + parts.failed.length, 'the parts in flight to end');
         const startedWhilePaused = parts.started.length;
         await sleep(1000);
         assert.equal(parts.started.length, startedWhilePaused, 'no part is sent while paused');
         assert.ok(parts.failed.length > 0, 'parts in flight were cut by the pause');
-        assert.equal(await page.textContent('#pause-button'), 'Resume');
-        await page.click('#pause-button');
+        assert.match(await rowText(page, 'big.png'), /Paused/);
+        await page.getByRole('button', { name: 'Resume big.png' }).click();
 
-        assert.equal(await waitForOutcome(page), 'success', explain(await page.innerText('#upload-error')));
+        assert.equal(await uploadOutcome(page, 'big.png'), 'done', explain(await rowText(page, 'big.png')));
         assert.deepEqual([...new Set(parts.landed)].sort(), Array.from({ length: PARTS }, (_, i) => i + 1));
-        assert.ok(workers.some((url) => url.endsWith('/hash-worker.js')), `workers: ${workers.join(', ') || 'none'}`);
+        assert.ok(workers.some((url) => /\/hash-worker-[\w-]+\.js$/.test(url)), `workers: ${workers.join(', ') || 'none'}`);
 
         const file = await storedFile(page);
         assert.equal(file.size, SIZE);
@@ -204,7 +191,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         const served = await fetch(file.url);
         assert.equal(createHash('sha256').update(new Uint8Array(await served.arrayBuffer())).digest('hex'), expectedSha256, 'byte-identical');
 
-        const values = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+        const values = await progressValues(page, 'big.png');
         assert.deepEqual([...values].sort((a, b) => a - b), values, `progress never goes backwards: ${values.join(', ')}`);
         assert.equal(values.at(-1), 100);
       } finally {
@@ -219,11 +206,11 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         await limitUploadSpeed(context, page, 4 * MiB);
         await pickGeneratedFile(page);
         await until(() => parts.landed.length > 0, 'a part to land');
-        const uploadId = await page.$eval('#upload-status', (status) => (status as HTMLElement).dataset.uploadId ?? '');
+        const uploadId = await page.$eval(queueRow('big.png'), (row) => (row as HTMLElement).dataset.uploadId ?? '');
         assert.match(uploadId, /^[0-9a-f-]{36}$/);
 
         await page.reload();
-        await page.waitForFunction(() => (document.getElementById('route-select') as HTMLSelectElement | null)?.options.length);
+        await page.waitForSelector(`${DROP_INPUT}:enabled`, { state: 'attached' });
         const afterReload = watchParts(page);
         const created = page.waitForResponse((response) => response.request().method() === 'POST' && new URL(response.url()).pathname === '/v1/uploads');
         await pickGeneratedFile(page);
@@ -234,8 +221,8 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         const stored = resumed.parts!.map((part) => part.partNumber);
         assert.ok(stored.length > 0 && stored.length < PARTS, `storage held parts ${stored}`);
 
-        assert.equal(await waitForOutcome(page), 'success', explain(await page.innerText('#upload-error')));
-        assert.equal(await page.$eval('#upload-status', (status) => (status as HTMLElement).dataset.uploadId), uploadId);
+        assert.equal(await uploadOutcome(page, 'big.png'), 'done', explain(await rowText(page, 'big.png')));
+        assert.equal(await page.$eval(queueRow('big.png'), (row) => (row as HTMLElement).dataset.uploadId), uploadId);
         const missing = Array.from({ length: PARTS }, (_, i) => i + 1).filter((n) => !stored.includes(n));
         assert.deepEqual([...new Set(afterReload.started)].sort(), missing, 'only the missing parts were sent');
         const file = await storedFile(page);

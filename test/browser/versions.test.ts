@@ -1,10 +1,9 @@
 /**
  * Versions in real headless Chromium, once on the disk driver and once on Ceph RGW buckets `upfront
- * setup` provisioned (versioning on): the demo page uploads a PNG with the client; then, from the page,
- * an upload that replaces it (create with `replaces`, the signed PUT straight to storage, complete),
- * the versions list, a restore of the first version, and a download of the restored bytes, whose
- * SHA-256 the page computes. The client has no `replaces` option (its bundle has no room to spare), so
- * the page calls the API with fetch, as any front end can.
+ * setup` provisioned (versioning on), all from the demo app: upload a PNG (dropped in the queue),
+ * upload a new version of it from its card (create with `replaces`, the signed PUT straight to
+ * storage, complete with the SHA-256 the page computed), see both versions listed, restore the first,
+ * and download the restored bytes by the file's URL.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -12,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildWeb } from '../../apps/web/build.ts';
 import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
+import { DROP_INPUT, rowText, uploadOutcome } from '../support/demo-app.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type Driver, type TestServer } from '../support/server.ts';
 import { versionedRgwBuckets } from '../support/versioned-buckets.ts';
@@ -29,13 +29,19 @@ after(async () => {
   await browser?.close();
 });
 
-/** What the page saw: the versions listed after the replacement, the file after the restore, and the SHA-256 of the bytes it downloaded. */
-interface PageOutcome {
-  listed: { id: string; filename: string; sha256: string | null; isCurrent: boolean }[];
-  replacedSha: string | null;
-  restored: { id: string; filename: string; sha256: string | null };
-  downloadedSha: string;
-  versionsAfter: number;
+/** The versions the card lists: filename, current or not, SHA-256; once it has `count` of them and is not busy. */
+async function listedVersions(page: Page, card: string, count: number): Promise<[string, boolean, string][]> {
+  const versions = `${card} .versions`;
+  await page.waitForFunction(({ css, count }) => {
+    const section = document.querySelector<HTMLElement>(css);
+    return section?.dataset.state === 'ready' && section.querySelectorAll('li[data-version-id]').length === count;
+  }, { css: versions, count });
+  return page.$$eval(`${versions} li[data-version-id]`, (items) =>
+    items.map((item) => {
+      const { current, sha256 } = (item as HTMLElement).dataset;
+      return [item.querySelector('a')!.textContent!, current === 'true', sha256!] as [string, boolean, string];
+    }),
+  );
 }
 
 for (const driver of ['disk', 's3'] as Driver[]) {
@@ -64,61 +70,37 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       await rgw.remove();
     });
 
-    it('upload, replace, list, restore, and download the restored bytes, from the page', async () => {
+    it('upload, a new version, list, restore, and download the restored bytes, from the app', async () => {
       const first = makePng({ width: 16, height: 16, minBytes: 30_000 });
       const second = makePng({ width: 16, height: 16, minBytes: 40_000 });
 
-      await page.selectOption('#route-select', 'image');
-      await page.setInputFiles('#file-input', { name: 'first.png', mimeType: 'image/png', buffer: first });
-      await page.waitForFunction(() => ['success', 'error'].includes(document.getElementById('upload-status')?.dataset.state ?? ''));
-      assert.equal(await page.$eval('#upload-status', (status) => (status as HTMLElement).dataset.state), 'success', explain('the first upload failed'));
+      await page.setInputFiles(DROP_INPUT, { name: 'first.png', mimeType: 'image/png', buffer: first });
+      assert.equal(await uploadOutcome(page, 'first.png'), 'done', explain(await rowText(page, 'first.png')));
+      const fileId = await page.locator('.gallery-grid li[data-filename="first.png"]').getAttribute('data-file-id');
+      assert.ok(fileId);
+      const card = `.gallery-grid li[data-file-id="${fileId}"]`;
 
-      const outcome: PageOutcome = await page.evaluate(async ({ bytes, hash }) => {
-        const headers = { authorization: `Bearer ${sessionStorage.getItem('upfront.token')}`, 'content-type': 'application/json' };
-        const { files } = (await (await fetch('/v1/files', { headers })).json()) as { files: { id: string; filename: string }[] };
-        const file = files.find((candidate) => candidate.filename === 'first.png')!;
-
-        const body = new Uint8Array(bytes);
-        const createdRes = await fetch('/v1/uploads', {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ route: 'image', filename: 'second.png', contentType: 'image/png', size: body.length, replaces: file.id }),
-        });
-        if (createdRes.status !== 201) throw new Error(`create: ${createdRes.status} ${await createdRes.text()}`);
-        const created = (await createdRes.json()) as { id: string; put: { url: string; headers: Record<string, string> } };
-        const put = await fetch(created.put.url, { method: 'PUT', headers: created.put.headers, body });
-        if (!put.ok) throw new Error(`PUT to storage: ${put.status}`);
-        const completed = await fetch(`/v1/uploads/${created.id}/complete`, { method: 'POST', headers, body: JSON.stringify({ sha256: hash }) });
-        if (!completed.ok) throw new Error(`complete: ${completed.status} ${await completed.text()}`);
-        const replaced = (await completed.json()) as { sha256: string | null };
-
-        const { versions } = (await (await fetch(`/v1/files/${file.id}/versions`, { headers })).json()) as { versions: PageOutcome['listed'] };
-        const oldest = versions[versions.length - 1]!;
-        const restoredRes = await fetch(`/v1/files/${file.id}/versions/${encodeURIComponent(oldest.id)}/restore`, { method: 'POST', headers });
-        if (!restoredRes.ok) throw new Error(`restore: ${restoredRes.status} ${await restoredRes.text()}`);
-        const restored = (await restoredRes.json()) as PageOutcome['restored'] & { url: string };
-        // The public URL of a file that was replaced may be cached by the browser: ask storage again.
-        const download = await fetch(restored.url, { cache: 'no-store' });
-        if (!download.ok) throw new Error(`download: ${download.status}`);
-        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await download.arrayBuffer()));
-        const after = (await (await fetch(`/v1/files/${file.id}/versions`, { headers })).json()) as { versions: unknown[] };
-        return {
-          listed: versions.map(({ id, filename, sha256, isCurrent }) => ({ id, filename, sha256, isCurrent })),
-          replacedSha: replaced.sha256,
-          restored: { id: restored.id, filename: restored.filename, sha256: restored.sha256 },
-          downloadedSha: [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join(''),
-          versionsAfter: after.versions.length,
-        };
-      }, { bytes: [...second], hash: sha256(second) }).catch((error: unknown) => assert.fail(explain(String(error))));
-
-      assert.equal(outcome.replacedSha, sha256(second), 'the file describes the replacement');
+      const firstThumb = await page.getAttribute(`${card} img`, 'src');
+      await page.getByRole('button', { name: 'Versions of first.png' }).click();
+      assert.deepEqual(await listedVersions(page, card, 1), [['first.png', true, sha256(first)]]);
+      await page.setInputFiles(`${card} input[type=file]`, { name: 'second.png', mimeType: 'image/png', buffer: second });
       assert.deepEqual(
-        outcome.listed.map(({ filename, isCurrent }) => [filename, isCurrent]),
-        [['second.png', true], ['first.png', false]],
+        await listedVersions(page, card, 2).catch((error: unknown) => assert.fail(explain(String(error)))),
+        [['second.png', true, sha256(second)], ['first.png', false, sha256(first)]],
+        'the new version is current, and describes the bytes sent',
       );
-      assert.equal(outcome.listed[0]!.sha256, sha256(second));
-      assert.deepEqual([outcome.restored.filename, outcome.downloadedSha], ['first.png', sha256(first)], 'the restored bytes are the first upload\'s');
-      assert.equal(outcome.versionsAfter, 3);
+      await page.waitForSelector(`${card}[data-filename="second.png"]`);
+      assert.notEqual(await page.getAttribute(`${card} img`, 'src'), firstThumb, 'the thumbnail shows the new version (its URL names it)');
+
+      await page.locator(`${card} li[data-current=false]`).getByRole('button', { name: /^Restore first\.png/ }).click();
+      const after = await listedVersions(page, card, 3).catch((error: unknown) => assert.fail(explain(String(error))));
+      assert.deepEqual(after.map(([filename, current]) => [filename, current]), [['first.png', true], ['second.png', false], ['first.png', false]]);
+      await page.waitForSelector(`${card}[data-filename="first.png"]`);
+      const url = await page.locator(card).getByRole('link', { name: 'first.png', exact: true }).getAttribute('href');
+      assert.ok(url);
+      const download = await fetch(url, { cache: 'no-store' });
+      assert.equal(download.status, 200);
+      assert.equal(sha256(new Uint8Array(await download.arrayBuffer())), sha256(first), 'the restored bytes are the first upload\'s');
     });
   });
 }

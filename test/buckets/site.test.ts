@@ -24,6 +24,7 @@ import { cacheControlOf } from '../../packages/server/src/buckets/site-deploy.ts
 import type { S3DriverConfig } from '../../packages/server/src/storage/s3-config.ts';
 import { createS3Client } from '../../packages/server/src/storage/s3-driver.ts';
 import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
+import { DROP_INPUT, galleryCard, loadedWidth, rowText, uploadOutcome } from '../support/demo-app.ts';
 import { freshBuckets, removeBuckets, siteUrlOf } from '../support/buckets.ts';
 import { makePng } from '../support/png.ts';
 import { ownBucketsEnv, rgwAdminConfig } from '../support/rgw-env.ts';
@@ -55,7 +56,10 @@ describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', ()
     settings = { origins: [new URL(site.url).origin], ...DEFAULT_BUCKET_SETTINGS, site };
     fixture = await mkdtemp(join(tmpdir(), 'upfront-site-'));
     await mkdir(join(fixture, 'assets'));
-    await writeFile(join(fixture, 'index.html'), '<!doctype html><meta name="upfront-api" content=""><title>Fixture</title><script type="module" src="assets/app.3f9a1c2e.js"></script>');
+    await writeFile(
+      join(fixture, 'index.html'),
+      '<!doctype html><meta name="upfront-api" content=""><meta name="upfront-oidc-issuer" content=""><meta name="upfront-oidc-client-id" content=""><title>Fixture</title><script type="module" src="assets/app.3f9a1c2e.js"></script>',
+    );
     await writeFile(join(fixture, '404.html'), '<!doctype html><title>Not here</title><p>Nothing at this address.</p>');
     await writeFile(join(fixture, 'assets/app.3f9a1c2e.js'), 'console.log("fixture");');
     await writeFile(join(fixture, 'assets/logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>');
@@ -87,8 +91,8 @@ describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', ()
     assert.match(website?.fix ?? '', /upfront site deploy/);
   });
 
-  it('deploys a directory: each file with its type and caching (hashed names immutable, the rest no-cache), the API URL filled in, dotfiles left out', async () => {
-    const { code, stdout, stderr } = await deploy([fixture, '--api', 'https://api.example.test']);
+  it('deploys a directory: each file with its type and caching (hashed names immutable, the rest no-cache), the API URL and OIDC provider filled in, dotfiles left out', async () => {
+    const { code, stdout, stderr } = await deploy([fixture, '--api', 'https://api.example.test', '--oidc-issuer', 'https://login.example.test/realms/a&b', '--oidc-client-id', 'upfront-$&-demo']);
     assert.equal(code, 0, stderr);
     const lines = stdout.trimEnd().split('\n');
     assert.equal(lines[0], `Deployed ${fixture} to ${buckets.site}:`);
@@ -107,6 +111,8 @@ describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', ()
     assert.equal(index.headers['content-type'], 'text/html; charset=utf-8');
     assert.equal(index.headers['cache-control'], 'no-cache');
     assert.match(index.body.toString(), /<meta name="upfront-api" content="https:\/\/api\.example\.test">/);
+    assert.match(index.body.toString(), /<meta name="upfront-oidc-issuer" content="https:\/\/login\.example\.test\/realms\/a&amp;b">/);
+    assert.match(index.body.toString(), /<meta name="upfront-oidc-client-id" content="upfront-\$&amp;-demo">/, 'written as given, escaped for HTML');
 
     const script = await get('/assets/app.3f9a1c2e.js');
     assert.equal(script.status, 200);
@@ -142,13 +148,20 @@ describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', ()
 
     it('a later deploy (the demo app) replaces the site and removes only what the earlier one left', async () => {
       const result = await deploySite(config, site, await buildWeb(), { api: server.url });
-      assert.deepEqual(result.files.map((file) => file.key), ['404.html', 'app.js', 'app.js.map', 'hash-worker.js', 'index.html', 'styles.css']);
+      // Vite's build: the page, its error document, and hashed assets (the bundle, its map and styles, the client's hashing worker).
+      assert.deepEqual(
+        result.files.map((file) => file.key.replace(/-[0-9a-f]{12}\./, '-<hash>.')).sort(),
+        ['404.html', 'assets/hash-worker-<hash>.js', 'assets/index-<hash>.css', 'assets/index-<hash>.js', 'assets/index-<hash>.js.map', 'index.html'],
+      );
       assert.deepEqual(result.removed, ['assets/app.3f9a1c2e.js', 'assets/logo.svg', 'data.json']);
       assert.deepEqual(result.warnings, []);
       assert.ok([403, 404].includes((await get('/assets/app.3f9a1c2e.js')).status), 'the old asset is gone');
-      const app = await get('/app.js');
-      assert.equal(app.status, 200);
-      assert.equal(app.headers['cache-control'], 'no-cache', 'no hash in its name: revalidated');
+      const bundle = result.files.find((file) => /^assets\/index-\w+\.js$/.test(file.key))!;
+      assert.equal(bundle.cacheControl, cacheControlOf(bundle.key), 'hashed names are cached as their name says');
+      const served = await get(`/${bundle.key}`);
+      assert.equal(served.status, 200);
+      assert.equal(served.headers['cache-control'], bundle.cacheControl);
+      assert.equal((await get('/index.html')).headers['cache-control'], 'no-cache', 'the page is revalidated');
     });
 
     it('opens from the website endpoint and uploads a PNG through the API, straight to storage', async () => {
@@ -161,14 +174,10 @@ describe('the website bucket and `upfront site deploy` (Ceph RGW s3website)', ()
         assert.equal(new URL(page.url()).origin, new URL(site.url).origin);
         const user = `site-${randomUUID().slice(0, 8)}`;
         await signIn(page, user);
-        await page.selectOption('#route-select', 'image');
-        await page.setInputFiles('#file-input', { name: 'from-the-site.png', mimeType: 'image/png', buffer: makePng({ width: 32, height: 32 }) });
-        await page.waitForFunction(() => ['success', 'error', 'aborted'].includes(document.getElementById('upload-status')?.dataset.state ?? ''));
-        const state = await page.$eval('#upload-status', (status) => (status as HTMLElement).dataset.state);
-        assert.equal(state, 'success', `upload failed: ${await page.$eval('#upload-error', (error) => (error as HTMLElement).innerText)}\n${trouble.join('\n')}`);
-        assert.match((await page.textContent('#upload-message')) ?? '', /^Uploaded from-the-site\.png/);
-        await page.waitForFunction(() => (document.getElementById('upload-thumb') as HTMLImageElement).complete);
-        assert.equal(await page.$eval('#upload-thumb', (image) => (image as HTMLImageElement).naturalWidth), 32, 'the uploaded image loads from the public bucket');
+        await page.setInputFiles(DROP_INPUT, { name: 'from-the-site.png', mimeType: 'image/png', buffer: makePng({ width: 32, height: 32 }) });
+        const outcome = await uploadOutcome(page, 'from-the-site.png');
+        assert.equal(outcome, 'done', `upload failed: ${await rowText(page, 'from-the-site.png')}\n${trouble.join('\n')}`);
+        assert.equal(await loadedWidth(page, `${galleryCard('from-the-site.png')} img`), 32, 'the uploaded image\'s thumbnail loads from the public bucket');
         const files = (await (await server.api('/v1/files', { token: await server.token(user) })).json()) as { files: { filename: string }[] };
         assert.deepEqual(files.files.map((file) => file.filename), ['from-the-site.png']);
       } finally {

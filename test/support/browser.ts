@@ -48,10 +48,13 @@ export function recordPageTrouble(page: Page): string[] {
   return log;
 }
 
-/** Signs in on the demo page as `user` (dev sign-in) and waits for its routes. */
+/** Signs in on the demo app as `user` (dev sign-in) and waits until it can take files (its routes loaded). */
 export async function signIn(page: Page, user: string): Promise<void> {
   await page.fill('#signin-name', user);
-  await page.click('#signin-button');
-  await page.waitForFunction((name) => document.getElementById('session-user')?.textContent === name, user);
-  await page.waitForFunction(() => (document.getElementById('route-select') as HTMLSelectElement).options.length > 0);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForFunction((name) => document.querySelector('[data-testid="session-user"]')?.textContent === name, user);
+  await page.waitForSelector(DROP_INPUT + ':enabled', { state: 'attached' });
 }
+
+/** The demo app's file input, behind its dropzone's button (the one input that takes many files). */
+export const DROP_INPUT = 'input[type=file][multiple]';

@@ -57,6 +57,8 @@ Options of policy (same configuration as setup):
 Options of site deploy (same configuration as setup; the site bucket is S3_BUCKET_SITE, its URL S3_SITE_URL):
   [dir]                 The built front end (default: the demo app this package ships)
   --api <url>           The Upfront API's URL, written into each page's <meta name="upfront-api">
+  --oidc-issuer <url> --oidc-client-id <id>
+                        The OpenID Connect provider pages sign in with (<meta name="upfront-oidc-…">)
   --json                Print the deployed files as JSON
   Exit codes: 0 deployed, 1 storage refused, 2 usage error.
 

@@ -17,6 +17,8 @@ import type { SiteConfig } from './website.ts';
 export interface DeployOptions {
   /** The Upfront API's URL, written into each page's `<meta name="upfront-api">`, for a site on another origin. */
   api?: string;
+  /** The OpenID Connect provider pages sign in with, written into `<meta name="upfront-oidc-issuer">` and `upfront-oidc-client-id`. */
+  oidc?: { issuer: string; clientId: string };
   /** Credentials allowed to write the site bucket; default the API's own. */
   admin?: { accessKeyId: string; secretAccessKey: string };
 }
@@ -101,22 +103,26 @@ export async function deploySite(config: S3DriverConfig, site: SiteConfig, dir: 
   const s3 = createS3Client(options.admin ? { ...config, ...options.admin, sessionToken: undefined } : config);
   try {
     const previous = await readManifest(s3, site.bucket);
-    let filled = 0;
+    const fills = Object.entries({ 'upfront-api': options.api, 'upfront-oidc-issuer': options.oidc?.issuer, 'upfront-oidc-client-id': options.oidc?.clientId })
+      .filter((fill): fill is [string, string] => fill[1] !== undefined);
+    const filled = new Set<string>();
     const files = await Promise.all(
       paths.map(async (path, index) => {
         const key = keys[index]!;
         let body = await readFile(path);
-        if (options.api !== undefined && /\.html?$/i.test(key)) {
-          const page = fillApiUrl(body.toString('utf8'), options.api);
-          if (page !== undefined) {
+        if (/\.html?$/i.test(key)) {
+          for (const [name, value] of fills) {
+            const page = fillMeta(body.toString('utf8'), name, value);
+            if (page === undefined) continue;
             body = Buffer.from(page);
-            filled += 1;
+            filled.add(name);
           }
         }
         return { key, body, contentType: contentTypeOf(key), cacheControl: cacheControlOf(key) };
       }),
     );
-    if (options.api !== undefined && filled === 0) warnings.push(`no page has <meta name="upfront-api" content="">: --api ${options.api} was written nowhere, so pages must find the API themselves.`);
+    if (options.api !== undefined && !filled.has('upfront-api')) warnings.push(`no page has <meta name="upfront-api" content="">: --api ${options.api} was written nowhere, so pages must find the API themselves.`);
+    if (options.oidc && !filled.has('upfront-oidc-issuer')) warnings.push('no page has <meta name="upfront-oidc-issuer" content="">: the OpenID Connect provider was written nowhere.');
     // Assets first, pages last: a page may only appear once what it loads is there.
     const isPage = (key: string) => /\.html?$/i.test(key);
     for (const batch of [files.filter((file) => !isPage(file.key)), files.filter((file) => isPage(file.key))]) {
@@ -146,12 +152,13 @@ export async function deploySite(config: S3DriverConfig, site: SiteConfig, dir: 
   }
 }
 
-/** The page with its `<meta name="upfront-api">` set to `api`; undefined when it has none. */
-function fillApiUrl(page: string, api: string): string | undefined {
-  const meta = /<meta\s+name="upfront-api"\s+content="[^"]*"\s*\/?>/i;
+/** The page with its `<meta name="…">` (upfront-api, upfront-oidc-…) set to `value`; undefined when it has none. */
+function fillMeta(page: string, name: string, value: string): string | undefined {
+  const meta = new RegExp(`<meta\\s+name="${name}"\\s+content="[^"]*"\\s*\\/?>`, 'i');
   if (!meta.test(page)) return undefined;
-  const escaped = api.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-  return page.replace(meta, `<meta name="upfront-api" content="${escaped}">`);
+  const escaped = value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  // A function, so a "$" in the value is not read as a replacement pattern.
+  return page.replace(meta, () => `<meta name="${name}" content="${escaped}">`);
 }
 
 /** Every file under `dir`, sorted, without dotfiles and what dot-directories hold. */
