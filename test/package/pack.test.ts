@@ -1,6 +1,6 @@
 /**
- * The packages as a user gets them: `npm pack` the compiled @upfront/server, @upfront/client and
- * @upfront/cli, install the tarballs into a new project in a temp directory outside the repository,
+ * The packages as a user gets them: `npm pack` the compiled @upfront/server, @upfront/client,
+ * @upfront/cli, @upfront/react and @upfront/uppy, install the tarballs into a new project in a temp directory outside the repository,
  * and there: mount the server from a plain Node script (no TypeScript loader) and upload a file
  * through it with the installed client, bundle the client for a browser, and run `npx upfront --help`.
  * Needs `npm run build` first (npm test does it); installing compiles better-sqlite3 (~1 min).
@@ -19,7 +19,7 @@ import { makePng } from '../support/png.ts';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const packages = ['server', 'client', 'cli'];
+const packages = ['server', 'client', 'cli', 'react', 'uppy'];
 
 let dir: string;
 let project: string;
@@ -34,7 +34,7 @@ before(async () => {
   assert.ok(!dir.startsWith(repo), 'the project lives outside the repository');
   await run('npm', ['pack', '--silent', ...packages.flatMap((name) => ['--workspace', `packages/${name}`]), '--pack-destination', dir], { cwd: repo });
   const tarballs = (await readdir(dir)).filter((name) => name.endsWith('.tgz')).map((name) => join(dir, name));
-  assert.equal(tarballs.length, 3, `three tarballs: ${tarballs.join(', ')}`);
+  assert.equal(tarballs.length, packages.length, `a tarball per package: ${tarballs.join(', ')}`);
   project = join(dir, 'app');
   await mkdir(project);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'an-app', private: true, type: 'module' }));
@@ -53,10 +53,13 @@ describe('the packed packages, installed in a new project', () => {
   it('ship compiled JavaScript, declarations and source maps, and no tests', async () => {
     for (const name of packages) {
       const installed = join(project, 'node_modules', '@upfront', name);
-      const manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { exports?: Record<string, { default: string; types: string }> };
+      const manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { exports?: Record<string, string | { default: string; types?: string }> };
       for (const target of Object.values(manifest.exports ?? {})) {
-        assert.match(target.default, /^\.\/dist\/.*\.js$/);
-        assert.ok(existsSync(join(installed, target.default)), `${name}: ${target.default}`);
+        // Files shipped as they are (a stylesheet, the one-script-tag uploader) have no declarations.
+        const file = typeof target === 'string' ? target : target.default;
+        assert.match(file, /^\.\/dist\/.*\.(js|css)$/);
+        assert.ok(existsSync(join(installed, file)), `${name}: ${file}`);
+        if (typeof target === 'string' || target.types === undefined) continue;
         assert.ok(existsSync(join(installed, target.types)), `${name}: ${target.types}`);
         assert.ok(existsSync(join(installed, `${target.default}.map`)), `${name}: source map`);
       }
@@ -133,6 +136,37 @@ window.UpfrontError = UpfrontError;
     const bundle = result.outputFiles[0]!.text;
     assert.ok(bundle.length > 1000 && bundle.length < 30_000, `bundle of ${bundle.length} bytes`);
     assert.doesNotMatch(bundle, /node:|require\(/);
+  });
+
+  it('@upfront/react, the queue, <upfront-uploader> and @upfront/uppy bundle for a browser with their peers', async () => {
+    await writeFile(
+      join(project, 'react-app.jsx'),
+      `import { createClient } from '@upfront/client';
+import { defineUploader } from '@upfront/client/uploader';
+import { UpfrontProvider, UploadDropzone } from '@upfront/react';
+import '@upfront/react/styles.css';
+import Uppy from '@uppy/core';
+import { Upfront } from '@upfront/uppy';
+defineUploader();
+new Uppy().use(Upfront, { endpoint: location.origin, token: 'x', route: 'image' });
+window.app = <UpfrontProvider client={createClient({ endpoint: location.origin, token: 'x' })}><UploadDropzone route="image" /></UpfrontProvider>;
+`,
+    );
+    const result = await build({
+      absWorkingDir: project,
+      entryPoints: ['react-app.jsx'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      jsx: 'automatic',
+      outdir: 'out',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = result.outputFiles.find((file) => file.path.endsWith('.js'))!.text;
+    assert.match(code, /upfront-dropzone/);
+    assert.match(code, /upfront-uploader/);
+    assert.ok(result.outputFiles.some((file) => file.path.endsWith('.css')), 'the stylesheet is bundled');
   });
 
   it('npx upfront --help runs the installed CLI', async () => {

@@ -31,9 +31,16 @@ export type UploadDropzoneProps<C = RegisteredConfig> = CommonProps &
   );
 
 export function UploadDropzone<C = RegisteredConfig>(props: UploadDropzoneProps<C>) {
-  const { multiple = true, accept, disabled = false, className, children } = props;
-  const own = useUploads<{ routes: Record<string, unknown> }>({ route: props.route ?? '' });
-  const uploads = props.uploads ?? own;
+  const { route, uploads, ...view } = props;
+  // The app's queue needs no provider; a queue of the dropzone's own takes the provider's client.
+  return uploads ? <Dropzone {...view} uploads={uploads} /> : <OwnQueueDropzone {...view} route={route as string} />;
+}
+
+function OwnQueueDropzone({ route, ...view }: CommonProps & { route: string }) {
+  return <Dropzone {...view} uploads={useUploads<{ routes: Record<string, unknown> }>({ route })} />;
+}
+
+function Dropzone({ multiple = true, accept, disabled = false, className, children, uploads }: CommonProps & { uploads: Uploads }) {
   const input = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
   const statusId = useId();
