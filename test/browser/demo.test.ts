@@ -15,8 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { buildWeb } from '../../apps/web/build.ts';
-import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
-import { DROP_INPUT, dropFiles, galleryCard, loadedWidth, queueRow, rowText, uploadOutcome } from '../support/demo-app.ts';
+import { launchBrowser, recordPageTrouble, signIn, limitUploadSpeed, dropFiles } from '../support/browser.ts';
+import { DROP_INPUT, galleryCard, loadedWidth, queueRow, rowText, uploadOutcome } from '../support/demo-app.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type Driver, type TestServer } from '../support/server.ts';
 
@@ -62,13 +62,6 @@ async function twentyFiles(): Promise<{ files: Drop[]; images: string[]; documen
   const impostor = { name: 'not-a-picture.png', mimeType: 'image/png', buffer: Buffer.from('Plain text pretending to be a picture.\n'.repeat(50)) };
   const files = [...images, ...documents, impostor];
   return { files, images: images.map((file) => file.name), documents: documents.map((file) => file.name) };
-}
-
-/** Slows this page's uploads (DevTools network emulation), so uploads are in flight long enough to pause or reload. */
-async function limitUploadSpeed(context: BrowserContext, page: Page, bytesPerSecond: number): Promise<void> {
-  const devtools = await context.newCDPSession(page);
-  await devtools.send('Network.enable');
-  await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
 }
 
 const progressOf = (page: Page, name: string) => page.$eval(`${queueRow(name)} progress`, (bar) => Number(bar.getAttribute('value')));
@@ -118,8 +111,9 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         const { files, images, documents } = await twentyFiles();
         assert.equal(files.length, 20);
         await page.waitForSelector('.gallery[data-state=empty]');
-        await limitUploadSpeed(context, page, 3 * MiB);
-        await dropFiles(page, files);
+        await limitUploadSpeed(page, 3 * MiB);
+        // The dropzone is the element around the app's file input.
+        await dropFiles(page.locator(DROP_INPUT).locator('..'), files);
         await page.waitForFunction(() => document.querySelectorAll('.queue-list li').length === 20);
 
         // Cancel the last PDF (still waiting its turn: three files go at a time).
@@ -179,7 +173,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       await writeFile(path, makePng({ width: 1500, height: 1500 }));
       await openApp();
       try {
-        await limitUploadSpeed(context, page, 3 * MiB);
+        await limitUploadSpeed(page, 3 * MiB);
         const landed = page.waitForResponse((response) => response.request().method() === 'PUT' && new URL(response.url()).searchParams.has('partNumber') && response.ok());
         await page.setInputFiles(DROP_INPUT, path);
         await landed;

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { buildWeb } from '../../apps/web/build.ts';
-import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
+import { launchBrowser, recordPageTrouble, signIn, limitUploadSpeed } from '../support/browser.ts';
 import { DROP_INPUT, progressValues, queueRow, recordProgress, rowText, uploadOutcome } from '../support/demo-app.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type Driver, type TestServer } from '../support/server.ts';
@@ -98,13 +98,6 @@ after(async () => {
   await browser?.close();
 });
 
-/** Slows this page's uploads (DevTools network emulation) so parts are in flight long enough to pause or reload. */
-async function limitUploadSpeed(context: BrowserContext, page: Page, bytesPerSecond: number): Promise<void> {
-  const devtools = await context.newCDPSession(page);
-  await devtools.send('Network.enable');
-  await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-}
-
 /** The part PUTs the page sends to storage: started, finished (with status), failed. */
 function watchParts(page: Page) {
   const partOf = (request: Request) => (request.method() === 'PUT' ? Number(new URL(request.url()).searchParams.get('partNumber')) || 0 : 0);
@@ -165,7 +158,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
         page.on('worker', (worker) => workers.push(worker.url()));
         const parts = watchParts(page);
         await recordProgress(page, 'big.png');
-        await limitUploadSpeed(context, page, 4 * MiB);
+        await limitUploadSpeed(page, 4 * MiB);
         await pickGeneratedFile(page);
 
         await page.waitForFunction((css) => Number(document.querySelector(css)?.getAttribute('value')) > 0, `${queueRow('big.png')} progress`);
@@ -203,7 +196,7 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       const page = await openPage();
       try {
         const parts = watchParts(page);
-        await limitUploadSpeed(context, page, 4 * MiB);
+        await limitUploadSpeed(page, 4 * MiB);
         await pickGeneratedFile(page);
         await until(() => parts.landed.length > 0, 'a part to land');
         const uploadId = await page.$eval(queueRow('big.png'), (row) => (row as HTMLElement).dataset.uploadId ?? '');

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { build, type BuildOptions } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, recordPageTrouble } from '../support/browser.ts';
+import { launchBrowser, recordPageTrouble, limitUploadSpeed, dropFiles } from '../support/browser.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -26,14 +26,6 @@ async function buildPage(dir: string): Promise<void> {
   await build({ ...common, entryPoints: [source('./pages/react-app.tsx')], outfile: join(dir, 'app.js'), format: 'esm', jsx: 'automatic', define: { 'process.env.NODE_ENV': '"development"' } });
   await build({ ...common, entryPoints: [source('../../packages/client/src/hash-worker.ts')], outfile: join(dir, 'hash-worker.js'), format: 'iife', minify: true });
   await writeFile(join(dir, 'index.html'), '<!doctype html><html lang="en"><title>react test</title><div id="root"></div><script type="module" src="/app.js"></script>');
-}
-
-/** Slows this page's uploads (DevTools network emulation) so an upload is still in flight when the test acts. */
-async function limitUploadSpeed(context: BrowserContext, page: Page, bytesPerSecond: number): Promise<() => Promise<void>> {
-  const devtools = await context.newCDPSession(page);
-  await devtools.send('Network.enable');
-  await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-  return () => devtools.detach();
 }
 
 const pngFile = (name: string, minBytes = 40_000) => ({ name, mimeType: 'image/png', buffer: makePng({ minBytes }) });
@@ -84,7 +76,7 @@ for (const driver of ['disk', 's3'] as const) {
 
     it('useUpload goes idle → starting → uploading → finishing → done, and gives the stored file', async () => {
       const png = pngFile('cat.png', 300_000);
-      const lift = await limitUploadSpeed(context, page, 512 * 1024);
+      const lift = await limitUploadSpeed(page, 512 * 1024);
       try {
         await page.setInputFiles('#single-input', png);
         await page.waitForSelector('#single[data-state="done"], #single[data-state="error"]');
@@ -100,7 +92,7 @@ for (const driver of ['disk', 's3'] as const) {
     });
 
     it('pauses an upload in flight (its request is cut) and resumes it to the end', async () => {
-      const lift = await limitUploadSpeed(context, page, 64 * 1024);
+      const lift = await limitUploadSpeed(page, 64 * 1024);
       try {
         await page.setInputFiles('#single-input', pngFile('slow.png', 400_000));
         await page.waitForFunction(() => Number(document.getElementById('single')?.dataset.loaded) > 0);
@@ -119,7 +111,7 @@ for (const driver of ['disk', 's3'] as const) {
     });
 
     it('cancels an upload in flight: error `aborted`, and the upload is aborted on the server', async () => {
-      const lift = await limitUploadSpeed(context, page, 64 * 1024);
+      const lift = await limitUploadSpeed(page, 64 * 1024);
       try {
         await page.setInputFiles('#single-input', pngFile('cancelled.png', 400_000));
         await page.waitForFunction(() => Number(document.getElementById('single')?.dataset.loaded) > 0);
@@ -178,16 +170,10 @@ for (const driver of ['disk', 's3'] as const) {
     });
 
     it('takes dropped files, and says why one was refused', async () => {
-      const good = makePng({ minBytes: 30_000 }).toString('base64');
-      await page.evaluate((base64) => {
-        const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
-        const files = new DataTransfer();
-        files.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
-        files.items.add(new File(['not a picture at all, just words. '.repeat(20)], 'fake.png', { type: 'image/png' }));
-        const zone = document.querySelector('.upfront-dropzone')!;
-        zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: files, bubbles: true, cancelable: true }));
-        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: files, bubbles: true, cancelable: true }));
-      }, good);
+      await dropFiles(page.locator('.upfront-dropzone'), [
+        { name: 'dropped.png', mimeType: 'image/png', buffer: makePng({ minBytes: 30_000 }) },
+        { name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all, just words. '.repeat(20)) },
+      ]);
       await page.waitForFunction(() => {
         const states = [...document.querySelectorAll<HTMLElement>('#queue-items li')].slice(2).map((item) => item.dataset.state);
         return states.length === 2 && states.every((state) => state === 'done' || state === 'error');

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildWeb } from '../../apps/web/build.ts';
-import { launchBrowser, recordPageTrouble, signIn } from '../support/browser.ts';
+import { launchBrowser, recordPageTrouble, signIn, limitUploadSpeed } from '../support/browser.ts';
 import { DROP_INPUT, galleryCard, loadedWidth, progressValues, queueRow, recordProgress, rowText, uploadOutcome } from '../support/demo-app.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer } from '../support/server.ts';
@@ -36,18 +36,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/**
- * Slows this page's uploads (DevTools network emulation) so a few hundred KB take a second or two
- * and the browser fires real intermediate progress events even on localhost. The limit lasts as long
- * as the DevTools session; the returned function lifts it.
- */
-async function limitUploadSpeed(context: BrowserContext, page: Page, bytesPerSecond: number): Promise<() => Promise<void>> {
-  const devtools = await context.newCDPSession(page);
-  await devtools.send('Network.enable');
-  await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-  return () => devtools.detach();
-}
 
 for (const driver of ['disk', 's3'] as const) {
   describe(`web page uploads in headless Chromium (${driver} storage)`, () => {
@@ -75,7 +63,7 @@ for (const driver of ['disk', 's3'] as const) {
     it('uploads a real PNG with progress, shows it in the gallery, and its thumbnail and file load', async (t) => {
       const png = makePng({ width: 64, height: 64, minBytes: 400_000 });
       await recordProgress(page, 'cat.png');
-      const liftSpeedLimit = await limitUploadSpeed(context, page, 256 * 1024);
+      const liftSpeedLimit = await limitUploadSpeed(page, 256 * 1024);
       let outcome: string;
       try {
         await page.setInputFiles(DROP_INPUT, { name: 'cat.png', mimeType: 'image/png', buffer: png });
@@ -133,7 +121,7 @@ for (const driver of ['disk', 's3'] as const) {
     });
 
     it('cancels an upload in flight', async () => {
-      const liftSpeedLimit = await limitUploadSpeed(context, page, 64 * 1024);
+      const liftSpeedLimit = await limitUploadSpeed(page, 64 * 1024);
       try {
         await page.setInputFiles(DROP_INPUT, { name: 'slow.png', mimeType: 'image/png', buffer: makePng({ minBytes: 400_000 }) });
         await page.waitForFunction((css) => Number(document.querySelector(css)?.getAttribute('value')) > 0, `${queueRow('slow.png')} progress`);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildUploader } from '../../scripts/build-uploader.ts';
-import { launchBrowser, recordPageTrouble } from '../support/browser.ts';
+import { launchBrowser, recordPageTrouble, limitUploadSpeed, dropFiles } from '../support/browser.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -26,13 +26,6 @@ interface Seen {
   code?: string;
   fileId?: string;
   uploadId?: string;
-}
-
-async function limitUploadSpeed(context: BrowserContext, page: Page, bytesPerSecond: number): Promise<() => Promise<void>> {
-  const devtools = await context.newCDPSession(page);
-  await devtools.send('Network.enable');
-  await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-  return () => devtools.detach();
 }
 
 const pngFile = (name: string, minBytes = 40_000) => ({ name, mimeType: 'image/png', buffer: makePng({ minBytes }) });
@@ -112,7 +105,7 @@ for (const driver of ['disk', 's3'] as const) {
       const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
       assert.equal(chooser.isMultiple(), true);
       const files = [pngFile('one.png', 200_000), pngFile('two.png', 300_000)];
-      const lift = await limitUploadSpeed(context, page, 512 * 1024);
+      const lift = await limitUploadSpeed(page, 512 * 1024);
       try {
         await chooser.setFiles(files);
         await page.waitForFunction(() => document.querySelector('upfront-uploader')!.shadowRoot!.querySelector('[role=status]')!.textContent === 'Uploading 2 files.');
@@ -143,7 +136,7 @@ for (const driver of ['disk', 's3'] as const) {
     });
 
     it('pauses an upload in flight (its request is cut) and resumes it', async () => {
-      const lift = await limitUploadSpeed(context, page, 64 * 1024);
+      const lift = await limitUploadSpeed(page, 64 * 1024);
       try {
         await page.setInputFiles('upfront-uploader input[type=file]', pngFile('slow.png', 400_000));
         await page.waitForFunction(() => [...(window as unknown as { seen: Seen[] }).seen].some((event) => event.name === 'slow.png' && event.loaded > 0));
@@ -160,7 +153,7 @@ for (const driver of ['disk', 's3'] as const) {
     });
 
     it('cancels an upload in flight: an `aborted` error event, in words, and aborted on the server', async () => {
-      const lift = await limitUploadSpeed(context, page, 64 * 1024);
+      const lift = await limitUploadSpeed(page, 64 * 1024);
       try {
         await page.setInputFiles('upfront-uploader input[type=file]', pngFile('cancelled.png', 400_000));
         await page.waitForFunction(() => [...(window as unknown as { seen: Seen[] }).seen].some((event) => event.name === 'cancelled.png' && event.loaded > 0));
@@ -187,16 +180,10 @@ for (const driver of ['disk', 's3'] as const) {
     });
 
     it('takes dropped files and says in words why one was refused', async () => {
-      const good = makePng({ minBytes: 30_000 }).toString('base64');
-      await page.evaluate((base64) => {
-        const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
-        const files = new DataTransfer();
-        files.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
-        files.items.add(new File(['plain words, not a picture. '.repeat(20)], 'fake.png', { type: 'image/png' }));
-        const zone = document.querySelector('upfront-uploader')!.shadowRoot!.querySelector('[part~=dropzone]')!;
-        zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: files, bubbles: true, cancelable: true }));
-        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: files, bubbles: true, cancelable: true }));
-      }, good);
+      await dropFiles(page.locator('upfront-uploader [part~=dropzone]'), [
+        { name: 'dropped.png', mimeType: 'image/png', buffer: makePng({ minBytes: 30_000 }) },
+        { name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('plain words, not a picture. '.repeat(20)) },
+      ]);
       await settled(page, 6);
       assert.equal(await row(page, 'dropped.png').getAttribute('data-state'), 'done');
       assert.equal(await row(page, 'fake.png').getAttribute('data-state'), 'error');

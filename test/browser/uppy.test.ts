@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, recordPageTrouble } from '../support/browser.ts';
+import { launchBrowser, recordPageTrouble, limitUploadSpeed } from '../support/browser.ts';
 import { makePng } from '../support/png.ts';
 import { startTestServer, type Driver, type TestServer } from '../support/server.ts';
 
@@ -220,13 +220,6 @@ for (const driver of ['disk', 's3'] as Driver[]) {
       assert.equal(requests.filter((entry) => entry.method === 'PUT').length, 0);
       assertBytesWentToStorage(requests);
     });
-
-    /** Slows the page's uploads (DevTools network emulation) so parts are in flight long enough to pause or cancel. */
-    async function limitUploadSpeed(page: Page, bytesPerSecond: number): Promise<void> {
-      const devtools = await page.context().newCDPSession(page);
-      await devtools.send('Network.enable');
-      await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-    }
 
     /** Waits until `condition()` holds; a broken upload then fails the test instead of hanging it. */
     async function until(condition: () => boolean, what: string): Promise<void> {

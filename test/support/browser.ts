@@ -3,7 +3,7 @@
  * system browser is driven through playwright-core. A browser that cannot start fails the suite.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -58,3 +58,38 @@ export async function signIn(page: Page, user: string): Promise<void> {
 
 /** The demo app's file input, behind its dropzone's button (the one input that takes many files). */
 export const DROP_INPUT = 'input[type=file][multiple]';
+
+/**
+ * Slows this page's uploads (DevTools network emulation), so a few hundred KB take a second or two: an
+ * upload is still in flight when the test acts, and the browser reports real intermediate progress even
+ * on localhost. The limit lasts as long as the DevTools session; the returned function lifts it.
+ */
+export async function limitUploadSpeed(page: Page, bytesPerSecond: number): Promise<() => Promise<void>> {
+  const devtools = await page.context().newCDPSession(page);
+  await devtools.send('Network.enable');
+  await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+  return () => devtools.detach();
+}
+
+/**
+ * Drops files on `zone` as a user dragging them from the desktop would: real File objects (handed to a
+ * scratch input first) in a DataTransfer, with dragenter, dragover and drop events. Locators pierce
+ * open shadow roots, so a zone inside a custom element works too.
+ */
+export async function dropFiles(zone: Locator, files: { name: string; mimeType: string; buffer: Buffer }[]): Promise<void> {
+  const page = zone.page();
+  await page.evaluate(() => {
+    const scratch = Object.assign(document.createElement('input'), { type: 'file', multiple: true, hidden: true, id: 'test-drag-source' });
+    document.body.append(scratch);
+  });
+  await page.setInputFiles('#test-drag-source', files);
+  const dataTransfer = await page.evaluateHandle(() => {
+    const scratch = document.getElementById('test-drag-source') as HTMLInputElement;
+    const dragged = new DataTransfer();
+    for (const file of scratch.files!) dragged.items.add(file);
+    scratch.remove();
+    return dragged;
+  });
+  for (const type of ['dragenter', 'dragover', 'drop']) await zone.dispatchEvent(type, { dataTransfer });
+  await dataTransfer.dispose();
+}

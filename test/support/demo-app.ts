@@ -52,23 +52,3 @@ export async function loadedWidth(page: Page, selector: string): Promise<number>
   return page.$eval(selector, (image) => (image as HTMLImageElement).naturalWidth);
 }
 
-/**
- * Drops files on the app's dropzone as a user dragging them from the desktop would: real File objects
- * (handed to a scratch input first) in a DataTransfer, with dragenter, dragover and drop events.
- */
-export async function dropFiles(page: Page, files: { name: string; mimeType: string; buffer: Buffer }[]): Promise<void> {
-  await page.evaluate(() => {
-    const scratch = Object.assign(document.createElement('input'), { type: 'file', multiple: true, hidden: true, id: 'test-drag-source' });
-    document.body.append(scratch);
-  });
-  await page.setInputFiles('#test-drag-source', files);
-  await page.evaluate((input) => {
-    const scratch = document.getElementById('test-drag-source') as HTMLInputElement;
-    const dragged = new DataTransfer();
-    for (const file of scratch.files!) dragged.items.add(file);
-    scratch.remove();
-    // The dropzone is the element around the app's file input.
-    const zone = document.querySelector(input)!.parentElement!;
-    for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dragged }));
-  }, DROP_INPUT);
-}

@@ -2,27 +2,9 @@
  * The API calls the client has no method for (versions, restore, usage), with fetch as any front end
  * can; a problem+json answer becomes an UpfrontError with its code and sentence.
  */
-import { UpfrontError, type UploadedFile } from '@upfront/client';
+import { UpfrontError, type FileVersion, type UploadedFile, type Usage } from '@upfront/client';
 
-export interface FileVersion {
-  id: string;
-  filename: string;
-  contentType: string;
-  size: number;
-  sha256: string | null;
-  createdAt: string;
-  isCurrent: boolean;
-  /** A short-lived signed download of exactly this version. */
-  url: string;
-}
-
-export interface Usage {
-  bytes: number;
-  files: number;
-  reservedBytes: number;
-  reservedFiles: number;
-  limits: { bytes: number | null; files: number | null };
-}
+export type { FileVersion, Usage };
 
 export interface Api {
   versions(fileId: string): Promise<FileVersion[]>;

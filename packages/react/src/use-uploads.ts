@@ -14,21 +14,15 @@ export interface UseUploadsOptions<C = RegisteredConfig> {
   client?: UpfrontClient;
 }
 
-export interface Uploads {
+/** The queue's controls (pause, resume, cancel, retry, remove, clearFinished: see UploadQueue), its items and total. */
+export interface Uploads extends Pick<UploadQueue, 'pause' | 'resume' | 'cancel' | 'retry' | 'remove' | 'clearFinished'> {
   /** Every file added and not removed, in the order added. */
   items: readonly UploadItem[];
   total: QueueTotal;
   /** One sentence on how the uploads stand (what the dropzone's live region says). */
   status: string;
-  /** Queues files; answers their keys. */
+  /** Queues files to the hook's route; answers their keys. */
   add(files: Iterable<Blob> | ArrayLike<Blob>): string[];
-  pause(key: string): void;
-  resume(key: string): void;
-  /** Ends the item as `error` with the code `aborted`, and aborts its upload on the server. */
-  cancel(key: string): Promise<void>;
-  retry(key: string): void;
-  remove(key: string): void;
-  clearFinished(): void;
 }
 
 /** A queue of this component's (made once) and its current snapshot. */
