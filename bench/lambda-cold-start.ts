@@ -6,7 +6,7 @@
  * tutorial function (lambda-peer.mjs: the AWS SDK's client and presigner, no auth, no database) bundled
  * by esbuild the same way; and the same function with Upfront's duties (lambda-peer-checked.mjs: the
  * JWT checked against the JWKS, one INSERT into PostgreSQL, then the presign), the floor of any function
- * doing this work. Each process runs pinned to core 1, this one to core 0; rounds alternate which
+ * doing this work; and those duties alone, without signing (lambda-floor.mjs). Each process runs pinned to core 1, this one to core 0; rounds alternate which
  * goes first; medians are reported. Both run lambda-cold-invoke.mjs, which times from before the import
  * to the first answer (node's own start-up, the same for both, is left out and reported apart).
  */
@@ -27,6 +27,7 @@ const postgresUrl = process.env.DATABASE_URL_PG ?? 'postgres://postgres@127.0.0.
 const invoker = fileURLToPath(new URL('./lambda-cold-invoke.mjs', import.meta.url));
 const peerSource = fileURLToPath(new URL('./lambda-peer.mjs', import.meta.url));
 const checkedPeerSource = fileURLToPath(new URL('./lambda-peer-checked.mjs', import.meta.url));
+const floorSource = fileURLToPath(new URL('./lambda-floor.mjs', import.meta.url));
 // Run from source (--conditions=upfront-source), the CLI too; else the compiled one scripts/bench.sh builds.
 const fromSource = process.execArgv.some((arg) => arg.includes('upfront-source'));
 const cli = fileURLToPath(new URL(fromSource ? '../packages/cli/src/bin.ts' : '../packages/cli/dist/bin.js', import.meta.url));
@@ -45,6 +46,8 @@ export interface LambdaColdStartResults {
   peer: Cold;
   /** The peer with Upfront's duties (JWT, PostgreSQL, presign). */
   checkedPeer: Cold;
+  /** The JWT and the INSERT alone: no function with Upfront's duties starts faster. */
+  floor: Cold;
   upfrontBundleBytes: number;
   peerBundleBytes: number;
   rounds: number;
@@ -116,6 +119,8 @@ export async function benchLambdaColdStart(): Promise<LambdaColdStartResults> {
     await bundlePeer(peerSource, peer);
     const checkedPeer = join(dir, 'checked-peer', 'index.mjs');
     await bundlePeer(checkedPeerSource, checkedPeer);
+    const floor = join(dir, 'floor', 'index.mjs');
+    await bundlePeer(floorSource, floor);
     await admin.query('create table if not exists lambda_peer_uploads (key text primary key, user_id text not null, content_type text not null, size bigint not null, created_at timestamptz not null default now())');
     const peerEnv = { ...env, AWS_REGION: env.S3_REGION, AWS_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY, BUCKET: env.S3_BUCKET_STAGING };
 
@@ -130,12 +135,14 @@ export async function benchLambdaColdStart(): Promise<LambdaColdStartResults> {
     const checkedEnv = { ...peerEnv, PEER_DATABASE_URL: postgresUrl };
     await once_(peer, eventFile, peerEnv);
     await once_(checkedPeer, eventFile, checkedEnv);
+    await once_(floor, eventFile, checkedEnv);
     const functions = {
       upfront: () => once_(upfront, eventFile, env),
       peer: () => once_(peer, eventFile, peerEnv),
       checkedPeer: () => once_(checkedPeer, eventFile, checkedEnv),
+      floor: () => once_(floor, eventFile, checkedEnv),
     };
-    const runs = { upfront: [] as Cold[], peer: [] as Cold[], checkedPeer: [] as Cold[] };
+    const runs = { upfront: [] as Cold[], peer: [] as Cold[], checkedPeer: [] as Cold[], floor: [] as Cold[] };
     const names = Object.keys(functions) as (keyof typeof functions)[];
     for (let round = 0; round < ROUNDS; round++) {
       // Each goes first in turn.
@@ -148,6 +155,7 @@ export async function benchLambdaColdStart(): Promise<LambdaColdStartResults> {
       upfront: medians(runs.upfront),
       peer: medians(runs.peer),
       checkedPeer: medians(runs.checkedPeer),
+      floor: medians(runs.floor),
       upfrontBundleBytes: readFileSync(upfront).byteLength,
       peerBundleBytes: readFileSync(peer).byteLength,
       rounds: ROUNDS,
@@ -165,5 +173,5 @@ export async function benchLambdaColdStart(): Promise<LambdaColdStartResults> {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const r = await benchLambdaColdStart();
   const row = (c: Cold) => `import ${c.importMs.toFixed(0)} ms + first invoke ${c.firstInvokeMs.toFixed(0)} ms = ${c.coldMs.toFixed(0)} ms (since spawn ${c.sinceSpawnMs.toFixed(0)} ms)`;
-  console.log(`lambda cold start (median of ${r.rounds}):\n  upfront ${row(r.upfront)}, bundle ${(r.upfrontBundleBytes / 1024).toFixed(0)} KB\n  peer    ${row(r.peer)}, bundle ${(r.peerBundleBytes / 1024).toFixed(0)} KB\n  checked ${row(r.checkedPeer)}\n  ratio ${(r.upfront.coldMs / r.peer.coldMs).toFixed(2)}x`);
+  console.log(`lambda cold start (median of ${r.rounds}):\n  upfront ${row(r.upfront)}, bundle ${(r.upfrontBundleBytes / 1024).toFixed(0)} KB\n  peer    ${row(r.peer)}, bundle ${(r.peerBundleBytes / 1024).toFixed(0)} KB\n  checked ${row(r.checkedPeer)}\n  floor   ${row(r.floor)}\n  ratio ${(r.upfront.coldMs / r.peer.coldMs).toFixed(2)}x`);
 }
