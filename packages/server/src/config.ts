@@ -423,10 +423,10 @@ export function loadConfig(options: LoadConfigOptions = {}): UpfrontConfig {
   checkLifetimes(routes, buckets);
   const events = parseEventsConfig(file.events, env);
   const storage: UpfrontConfig['storage'] = driver === 's3' ? { driver: 's3', ...s3Config(env, file) } : {
-          driver: 'disk',
-          secret: env.DISK_SECRET || undefined,
-          lifecycleDaySeconds: parseWhole(env.DISK_LIFECYCLE_DAY_SECONDS ?? DAY, 1, DAY, 'DISK_LIFECYCLE_DAY_SECONDS'),
-        };
+    driver: 'disk',
+    secret: env.DISK_SECRET || undefined,
+    lifecycleDaySeconds: parseWhole(env.DISK_LIFECYCLE_DAY_SECONDS ?? DAY, 1, DAY, 'DISK_LIFECYCLE_DAY_SECONDS'),
+  };
   const dropIn = parseDropInConfig(file.dropIn, env, routes, storage.driver !== 's3' || profileOf(storage).postPolicy);
 
   return {
