@@ -18,12 +18,20 @@ export interface ApiCors {
   headersFor(origin: string | undefined): Record<string, string>;
 }
 
+/** What a preflight allows: the methods, and the request headers the browser code sends. */
+export interface Preflight {
+  methods: string;
+  headers: string;
+}
+
+const API_PREFLIGHT: Preflight = { methods: 'GET, POST, DELETE', headers: 'Authorization, Content-Type' };
+
 /**
- * CORS for the API. Headers are set before the handler runs: adding them to a finished response
- * (as hono/cors does for `Vary`) makes Hono rebuild it around a body stream, a tenth of the time of a
- * whole create-upload.
+ * CORS for the API (or other paths with a preflight of their own). Headers are set before the handler
+ * runs: adding them to a finished response (as hono/cors does for `Vary`) makes Hono rebuild it around a
+ * body stream, a tenth of the time of a whole create-upload.
  */
-export function apiCors(corsOrigins: string[]): ApiCors {
+export function apiCors(corsOrigins: string[], preflight: Preflight = API_PREFLIGHT): ApiCors {
   const allowed = originMatcher(corsOrigins);
   const headersFor = (origin: string | undefined): Record<string, string> =>
     origin && allowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { vary: 'Origin' };
@@ -34,8 +42,8 @@ export function apiCors(corsOrigins: string[]): ApiCors {
       if (c.req.method === 'OPTIONS') {
         if (headers['access-control-allow-origin']) {
           Object.assign(headers, {
-            'access-control-allow-methods': 'GET, POST, DELETE',
-            'access-control-allow-headers': 'Authorization, Content-Type',
+            'access-control-allow-methods': preflight.methods,
+            'access-control-allow-headers': preflight.headers,
             'access-control-max-age': '600',
           });
         }

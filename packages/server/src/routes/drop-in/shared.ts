@@ -21,20 +21,9 @@ export interface DropInDeps {
 /** Request headers the tutorials' browser code sends. */
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Extension';
 
-/** Answers preflights of one path for `methods`; marks its other responses for allowed origins. */
+/** CORS of one path: the API's origins, preflights for `methods` and the headers the tutorials send. */
 export function dropInCors(corsOrigins: string[], methods: string[]): MiddlewareHandler<Env> {
-  const { headersFor } = apiCors(corsOrigins);
-  return async (c, next) => {
-    const headers = headersFor(c.req.header('origin'));
-    if (c.req.method === 'OPTIONS') {
-      if (headers['access-control-allow-origin']) {
-        Object.assign(headers, { 'access-control-allow-methods': methods.join(', '), 'access-control-allow-headers': ALLOWED_HEADERS, 'access-control-max-age': '600' });
-      }
-      return new Response(null, { status: 204, headers });
-    }
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
-    await next();
-  };
+  return apiCors(corsOrigins, { methods: methods.join(', '), headers: ALLOWED_HEADERS }).middleware;
 }
 
 export const userOf = (c: Context<Env>, { authenticate }: DropInDeps): Promise<User> => authenticate(c.req.header('authorization'));
