@@ -31,7 +31,20 @@ const REJECTIONS: readonly ErrorCode[] = [
 /** Codes that say "try again": the event is worth sending again. */
 const RETRYABLE: readonly ErrorCode[] = ['storage_unavailable', 'processing_failed', 'internal_error'];
 
-export async function handleStorageEvent(services: Services, log: Logger, record: StorageEventRecord): Promise<EventSummary[]> {
+/**
+ * Handles an event's records (the storage hook's and the Lambda handler's): each outcome counted in
+ * upfront_storage_events_total and logged, with `fields` (the request's id).
+ */
+export async function handleStorageEvents(services: Services, log: Logger, records: StorageEventRecord[], fields: object = {}): Promise<EventSummary[]> {
+  const summaries = (await Promise.all(records.map((record) => handleStorageEvent(services, log, record)))).flat();
+  for (const summary of summaries) {
+    services.metrics.storageEvents.inc({ outcome: summary.outcome });
+    log.info({ ...fields, ...summary }, 'storage event');
+  }
+  return summaries;
+}
+
+async function handleStorageEvent(services: Services, log: Logger, record: StorageEventRecord): Promise<EventSummary[]> {
   switch (record.kind) {
     case 'object-created':
       return objectCreated(services, log, record);

@@ -13,7 +13,7 @@
  */
 import { ConfigError, createUpfront, loadConfig, sweep, type Upfront, type UpfrontOptions } from '../index.ts';
 import { UpfrontError } from '../errors.ts';
-import { handleStorageEvent } from '../events/finalize.ts';
+import { handleStorageEvents } from '../events/finalize.ts';
 import { NotAStorageEvent, storageEventRecords, type StorageEventRecord } from '../events/storage-event.ts';
 import { problemResponse } from '../http/problem.ts';
 import type { StorageHookJson } from '../http/schemas.ts';
@@ -86,11 +86,7 @@ async function sweepNow(instance: Upfront): Promise<{ sweep: SweepReport }> {
 /** As the storage hook (routes/hooks.ts) does with a POSTed event, minus the secret: only what may invoke the function sends events. */
 async function finalize(instance: Upfront, records: StorageEventRecord[]): Promise<StorageHookJson> {
   const { services, log } = instance;
-  const summaries = (await Promise.all(records.map((record) => handleStorageEvent(services, log, record)))).flat();
-  for (const summary of summaries) {
-    services.metrics.storageEvents.inc({ outcome: summary.outcome });
-    log.info(summary, 'storage event');
-  }
+  const summaries = await handleStorageEvents(services, log, records);
   await instance.settle();
   // Thrown, so that Lambda delivers the event again (S3 retries, SQS returns the messages); finalizing is idempotent.
   if (summaries.some((summary) => summary.outcome === 'failed')) throw new Error('Storage or the database did not answer while an upload was finalized; the event is to be delivered again.');

@@ -11,14 +11,13 @@ import type { StorageHookJson } from '../http/schemas.ts';
 import type { Env } from '../http/context.ts';
 import type { Logger } from '../http/logging.ts';
 import type { Services } from '../services.ts';
-import { handleStorageEvent } from '../events/finalize.ts';
+import { handleStorageEvents } from '../events/finalize.ts';
 import { offeredSecrets, secretMatches } from '../events/hook-secret.ts';
 import { NotAStorageEvent, storageEventRecords } from '../events/storage-event.ts';
 
 export const STORAGE_HOOK_PATH = '/v1/hooks/storage';
 /** An SQS batch of ten S3 events is a few dozen KiB; far more is no event. */
 const MAX_EVENT_BODY = 1024 * 1024;
-
 
 export function hookRoutes(app: Hono<Env>, services: Services, log: Logger): void {
   const counted = services.metrics.storageEvents;
@@ -39,11 +38,7 @@ export function hookRoutes(app: Hono<Env>, services: Services, log: Logger): voi
       const what = error instanceof SyntaxError ? 'the body is not JSON' : error.message;
       throw new UpfrontError('invalid_request', `The storage hook takes S3 event notifications (S3, SNS, SQS or EventBridge JSON); ${what}.`);
     }
-    const summaries = (await Promise.all(records.map((record) => handleStorageEvent(services, log, record)))).flat();
-    for (const summary of summaries) {
-      counted.inc({ outcome: summary.outcome });
-      log.info({ reqId: c.get('requestId'), ...summary }, 'storage event');
-    }
+    const summaries = await handleStorageEvents(services, log, records, { reqId: c.get('requestId') });
     if (summaries.some((summary) => summary.outcome === 'failed')) {
       throw new UpfrontError('storage_unavailable', 'Storage or the database did not answer while an upload was finalized; send the event again.');
     }
