@@ -488,7 +488,6 @@ function clampLimit(limit: number | undefined): number {
   return Math.min(maxListLimit, Math.max(1, Math.floor(limit)));
 }
 
-
 function byteCount(size: number): number {
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new RangeError(`A size must be a whole number of bytes, not ${size}.`);

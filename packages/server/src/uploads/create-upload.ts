@@ -10,7 +10,7 @@ import { sanitiseFilename } from './filename.ts';
 import { compareSizes } from './format-size.ts';
 import { quotaChecks, quotaExceededError } from '../quotas/quota-checks.ts';
 import { checkCreateRate } from '../quotas/rate-limit.ts';
-import { renderKey, slugOf } from './key-template.ts';
+import { renderKey } from './key-template.ts';
 
 /** What the user declares about the file (shape already checked by the HTTP layer). */
 export interface NewUploadInput {
@@ -120,7 +120,7 @@ export async function createUpload(services: Services, userId: string, input: Ne
     route: route.name,
     date: now.toISOString().slice(0, 10).replace(/-/g, ''),
     uuid: id,
-    slug: slugOf(filename),
+    filename,
     ext: extensionFor(contentType),
   });
   const upload = {

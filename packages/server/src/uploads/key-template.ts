@@ -23,15 +23,15 @@ function keySegment(value: string): string {
 }
 
 /** `Été 2026 (final).PNG` → `ete-2026-final`: lowercase ASCII letters and digits joined by `-`, at most 64; `file` if none. */
-export function slugOf(filename: string): string {
+function slugOf(filename: string): string {
   const stem = filename.replace(/\.[A-Za-z0-9]{1,8}$/, '');
   const slug = stem.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 64).replace(/^-+|-+$/g, '');
   return slug || 'file';
 }
 
-/** `slug` is needed only by templates that use `{slug}`. */
-export function renderKey(template: string, values: Record<Exclude<Token, 'slug'>, string> & { slug?: string }): string {
+/** `{slug}` is made from `filename`, and only where the template has it (most do not: it costs each create). */
+export function renderKey(template: string, values: Record<Exclude<Token, 'slug'>, string> & { filename?: string }): string {
   return template.replace(/\{(user|route|date|uuid|slug|ext)\}/g, (_, token: Token) =>
-    token === 'user' || token === 'route' ? keySegment(values[token]) : token === 'slug' ? (values.slug ?? 'file') : values[token],
+    token === 'user' || token === 'route' ? keySegment(values[token]) : token === 'slug' ? slugOf(values.filename ?? '') : values[token],
   );
 }
